@@ -1,0 +1,3 @@
+from .formatting import PackWeakSegInputs
+
+__all__ = ['PackWeakSegInputs']

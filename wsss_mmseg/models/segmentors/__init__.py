@@ -1,0 +1,3 @@
+from .base_weak_segmentor import BaseWeakSegmentor
+
+__all__ = ['BaseWeakSegmentor']
