@@ -1,1 +1,3 @@
-__all__ = []
+from .multilabel_bce_loss import MultiLabelBCELoss
+
+__all__ = ['MultiLabelBCELoss']
