@@ -1,0 +1,246 @@
+"""A Runner that also trains distributed on machines without CUDA.
+
+mmengine 0.10.7 assumes a GPU per process in two places:
+
+* ``mmengine.dist._init_dist_pytorch`` (and the slurm/mpi variants) call
+  ``torch.cuda.set_device(local_rank)`` before creating the process group;
+* ``Runner.wrap_model`` builds ``MMDistributedDataParallel`` with
+  ``device_ids=[LOCAL_RANK]``, which DDP rejects for a CPU module.
+
+:class:`DeviceAwareRunner` keeps the stock behaviour whenever an accelerator
+is present and, on a CPU-only machine, creates the process group itself
+(``gloo``, from the launcher's environment variables) and wraps the model
+with ``device_ids=None``. Our base runtime config selects it with
+``runner_type='wsss_mmseg.DeviceAwareRunner'``, so ``tools/dist_train.sh
+CONFIG 2`` runs two CPU processes on a laptop or CI box.
+"""
+import copy
+import datetime
+import os
+import subprocess
+from typing import Dict, Optional, Tuple, Union
+
+import torch.distributed as torch_dist
+from mmengine.device import get_device
+from mmengine.dist import is_distributed
+from mmengine.logging import print_log
+from mmengine.model import (MMDistributedDataParallel, is_model_wrapper,
+                            revert_sync_batchnorm)
+from mmengine.registry import MODEL_WRAPPERS
+from mmengine.runner import Runner
+from mmengine.utils.dl_utils import set_multi_processing
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from wsss_mmseg.registry import RUNNERS
+
+#: Process-group backends that work without an accelerator.
+CPU_BACKENDS = ('gloo', 'mpi')
+
+_SYNC_BN_TYPES = ('SyncBatchNorm', 'SyncBatchNorm_')
+
+
+def _require_env(launcher: str, *names: str) -> Tuple[str, ...]:
+    """Values of environment variables a launcher must have set.
+
+    Raises:
+        KeyError: Naming every missing variable and the launcher.
+    """
+    missing = [name for name in names if name not in os.environ]
+    if missing:
+        raise KeyError(
+            f'launcher={launcher!r} expects the environment variables '
+            f'{", ".join(names)} (set by torchrun / tools/dist_train.sh, '
+            f'srun or mpirun), but {", ".join(missing)} '
+            f'{"is" if len(missing) == 1 else "are"} not set.')
+    return tuple(os.environ[name] for name in names)
+
+
+def cpu_dist_env(launcher: str, port: Optional[int] = None) -> Dict[str, str]:
+    """Export ``RANK``/``WORLD_SIZE``/``LOCAL_RANK``/``MASTER_*`` for a launcher.
+
+    Mirrors what mmengine's ``_init_dist_{pytorch,slurm,mpi}`` derive from
+    their launchers, without touching CUDA.
+
+    Args:
+        launcher (str): ``'pytorch'`` (torchrun), ``'slurm'`` or ``'mpi'``.
+        port (int, optional): Master port for slurm/mpi; defaults to
+            ``$MASTER_PORT`` or 29500 like mmengine.
+
+    Returns:
+        dict: The variables that ``init_process_group(init_method='env://')``
+        reads, also written to ``os.environ``.
+    """
+    env = os.environ
+    if launcher == 'pytorch':
+        _require_env(launcher, 'RANK', 'WORLD_SIZE', 'MASTER_ADDR',
+                     'MASTER_PORT')
+        env.setdefault('LOCAL_RANK', '0')
+    elif launcher == 'slurm':
+        rank, world_size, node_list = _require_env(
+            launcher, 'SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST')
+        env['RANK'], env['WORLD_SIZE'] = rank, world_size
+        env['LOCAL_RANK'] = env.get('SLURM_LOCALID', '0')
+        if port is not None:
+            env['MASTER_PORT'] = str(port)
+        env.setdefault('MASTER_PORT', '29500')
+        if 'MASTER_ADDR' not in env:
+            env['MASTER_ADDR'] = subprocess.getoutput(
+                f'scontrol show hostname {node_list} | head -n1')
+    elif launcher == 'mpi':
+        rank, world_size, local_rank, _ = _require_env(
+            launcher, 'OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE',
+            'OMPI_COMM_WORLD_LOCAL_RANK', 'MASTER_ADDR')
+        env['RANK'], env['WORLD_SIZE'] = rank, world_size
+        env['LOCAL_RANK'] = local_rank
+        if port is not None:
+            env['MASTER_PORT'] = str(port)
+        env.setdefault('MASTER_PORT', '29500')
+    else:
+        raise ValueError(f'Invalid launcher type: {launcher!r}; expected '
+                         "'pytorch', 'slurm' or 'mpi'.")
+    names = ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT')
+    return {name: env[name] for name in names}
+
+
+def init_cpu_dist(launcher: str,
+                  backend: str = 'gloo',
+                  init_backend: str = 'torch',
+                  port: Optional[int] = None,
+                  timeout: Optional[Union[int, float]] = None,
+                  **kwargs) -> str:
+    """Create the default process group on a machine without CUDA.
+
+    The counterpart of :func:`mmengine.dist.init_dist` that never calls
+    ``torch.cuda.set_device``. Accepts the keys of ``env_cfg.dist_cfg``.
+
+    Args:
+        launcher (str): ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+        backend (str): Requested backend. GPU-only backends (``nccl``, ...)
+            are replaced by ``gloo`` with a log message, so one config works
+            on GPU and CPU machines. Defaults to ``'gloo'``.
+        init_backend (str): Only ``'torch'`` is supported without CUDA.
+        port (int, optional): Master port (slurm/mpi launchers).
+        timeout (int | float, optional): Seconds, as in mmengine's dist_cfg.
+        **kwargs: Passed to :func:`torch.distributed.init_process_group`.
+
+    Returns:
+        str: The backend that was used.
+    """
+    if init_backend != 'torch':
+        raise ValueError(
+            f'env_cfg.dist_cfg.init_backend={init_backend!r} needs GPUs; '
+            "only 'torch' can initialise a CPU process group.")
+    if backend not in CPU_BACKENDS:
+        print_log(
+            f'wsss_mmseg: env_cfg.dist_cfg.backend={backend!r} needs GPUs '
+            'and none is available; using the "gloo" backend.',
+            logger='current')
+        backend = 'gloo'
+    env = cpu_dist_env(launcher, port=port)
+    if timeout is not None:
+        kwargs['timeout'] = datetime.timedelta(seconds=timeout)
+    torch_dist.init_process_group(
+        backend=backend,
+        init_method='env://',
+        rank=int(env['RANK']),
+        world_size=int(env['WORLD_SIZE']),
+        **kwargs)
+    return backend
+
+
+def _has_sync_bn(model: nn.Module) -> bool:
+    """Whether any submodule is a torch or mmcv SyncBatchNorm."""
+    return any(
+        type(m).__name__ in _SYNC_BN_TYPES or isinstance(m, nn.SyncBatchNorm)
+        for m in model.modules())
+
+
+@RUNNERS.register_module()
+class DeviceAwareRunner(Runner):
+    """``mmengine.runner.Runner`` that runs distributed on CPU-only machines.
+
+    With CUDA (or another accelerator mmengine knows) everything is the stock
+    Runner. Without one, and only when ``launcher != 'none'``:
+
+    * ``setup_env`` creates the process group with :func:`init_cpu_dist`
+      (``gloo``; ``env_cfg.dist_cfg.backend='nccl'`` is replaced so GPU
+      configs run unchanged; ``timeout`` and other dist_cfg keys are kept);
+    * ``wrap_model`` builds ``MMDistributedDataParallel`` (or the configured
+      ``model_wrapper_cfg`` type) with ``device_ids=None`` and converts
+      SyncBN layers back to BatchNorm, since torch's SyncBatchNorm refuses
+      CPU tensors in a process group (statistics are then per process; a
+      warning says so).
+
+    Select it in a config with ``runner_type='wsss_mmseg.DeviceAwareRunner'``
+    (our ``configs/_base_/default_runtime.py`` does). ``from_cfg`` is the
+    inherited one, so ``RUNNERS.build(cfg)`` (mmseg's tools/train.py) and
+    ``DeviceAwareRunner.from_cfg(cfg)`` both work.
+    """
+
+    @property
+    def cpu_distributed(self) -> bool:
+        """bool: Distributed and no accelerator: the CPU code paths apply."""
+        return self.distributed and get_device() == 'cpu'
+
+    def setup_env(self, env_cfg: Dict) -> None:
+        """Initialise gloo without CUDA, then run the stock ``setup_env``.
+
+        Args:
+            env_cfg (dict): As in :meth:`mmengine.runner.Runner.setup_env`.
+        """
+        if self.cpu_distributed and not is_distributed():
+            # Same order as the stock method: multiprocessing settings
+            # (OMP_NUM_THREADS, start method) before the process group.
+            set_multi_processing(
+                **env_cfg.get('mp_cfg', {}), distributed=True)
+            dist_cfg = copy.deepcopy(dict(env_cfg.get('dist_cfg', {})))
+            dist_cfg.setdefault('backend', 'gloo')
+            backend = init_cpu_dist(self.launcher, **dist_cfg)
+            print_log(
+                f'wsss_mmseg: no CUDA device; initialised a {backend} '
+                f'process group (rank {torch_dist.get_rank()} of '
+                f'{torch_dist.get_world_size()}).',
+                logger='current')
+        # The stock method skips init_dist when a group exists.
+        super().setup_env(env_cfg)
+
+    def wrap_model(self, model_wrapper_cfg: Optional[Dict],
+                   model: nn.Module) -> nn.Module:
+        """Wrap for DDP with ``device_ids=None`` when running on CPU.
+
+        Args:
+            model_wrapper_cfg (dict, optional): As in the stock Runner.
+            model (nn.Module): The built model.
+
+        Returns:
+            nn.Module: The (wrapped) model.
+        """
+        if not self.cpu_distributed or is_model_wrapper(model):
+            return super().wrap_model(model_wrapper_cfg, model)
+        model = model.to(get_device())
+        if self.cfg.get('sync_bn') is not None or _has_sync_bn(model):
+            self.logger.warning(
+                'SyncBatchNorm needs GPUs: reverting SyncBN layers (and '
+                'ignoring cfg.sync_bn) to BatchNorm for CPU distributed '
+                'training; BN statistics are computed per process.')
+            model = revert_sync_batchnorm(model)
+        if model_wrapper_cfg is None:
+            return MMDistributedDataParallel(
+                module=model,
+                device_ids=None,
+                broadcast_buffers=False,
+                find_unused_parameters=self.cfg.get('find_unused_parameters',
+                                                    False))
+        model_wrapper_cfg = copy.deepcopy(model_wrapper_cfg)
+        model_wrapper_cfg.setdefault('type', 'MMDistributedDataParallel')
+        wrapper_type = MODEL_WRAPPERS.get(model_wrapper_cfg['type'])
+        if wrapper_type is None:
+            raise KeyError(f'model_wrapper_cfg.type='
+                           f'{model_wrapper_cfg["type"]!r} is not a '
+                           'registered model wrapper.')
+        default_args: dict = dict(module=model)
+        if issubclass(wrapper_type, DistributedDataParallel):
+            default_args['device_ids'] = None
+        return MODEL_WRAPPERS.build(
+            model_wrapper_cfg, default_args=default_args)
