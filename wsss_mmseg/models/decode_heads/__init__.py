@@ -1,1 +1,3 @@
-__all__ = []
+from .cam_head import CAMHead
+
+__all__ = ['CAMHead']

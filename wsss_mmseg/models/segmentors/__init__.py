@@ -1,3 +1,4 @@
 from .base_weak_segmentor import BaseWeakSegmentor
+from .cam_segmentor import CAMSegmentor
 
-__all__ = ['BaseWeakSegmentor']
+__all__ = ['BaseWeakSegmentor', 'CAMSegmentor']
