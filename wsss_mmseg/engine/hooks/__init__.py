@@ -1,1 +1,2 @@
-__all__ = []
+from .freeze_schedule_hook import FreezeScheduleHook
+__all__ = ['FreezeScheduleHook']

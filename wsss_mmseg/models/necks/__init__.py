@@ -1,1 +1,2 @@
-__all__ = []
+from .hv_bilstm import HVBiLSTM
+__all__ = ['HVBiLSTM']
