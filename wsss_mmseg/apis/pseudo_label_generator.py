@@ -1,0 +1,609 @@
+"""The pseudo-label engine shared by ``tools/make_pseudo_labels.py`` and
+:class:`~wsss_mmseg.engine.hooks.PseudoLabelHook`.
+
+::
+
+    dataset split ──► shard over ranks (index % world_size == rank)
+      └─ skip images whose label PNG (and score file) is complete (resume)
+          └─ model.test_step  (BaseWeakSegmentor.predict: multi-scale/flip,
+             │                 restriction to gt_img_labels, original size)
+             └─ seg_logits (C, H0, W0) ──► process pool (crf_workers):
+                   dense CRF (optional) ─► post-processor (argmax, confident
+                   regions, PSA's la/ha rule, ...) ─► atomic PNG (+ .npz)
+      └─ barrier ─► evaluation of the whole directory against the split's
+         ground truth (confusion matrices summed over ranks)
+      └─ summary JSON (rank 0)
+"""
+import json
+import multiprocessing as mp
+import os
+import os.path as osp
+import time
+from collections import deque
+from contextlib import contextmanager
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Union
+
+import mmcv
+import numpy as np
+import torch
+from mmengine.dataset import pseudo_collate
+from mmengine.dist import (all_gather_object, all_reduce, barrier,
+                           get_dist_info)
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+from mmengine.registry import DefaultScope, init_default_scope
+from mmengine.utils import ProgressBar
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, Subset
+
+from wsss_mmseg.evaluation.label_eval import (evaluate_label_files,
+                                              format_iou_table,
+                                              label_file_name,
+                                              metrics_from_confusion,
+                                              metrics_to_dict)
+from wsss_mmseg.models.ops.dense_crf import DEFAULT_CRF_PARAMS, dense_crf
+from wsss_mmseg.models.utils.img_labels import IMG_LABELS_FIELD
+from wsss_mmseg.registry import DATASETS
+from .label_io import (atomic_write_bytes, check_writable_dir,
+                       is_complete_npz, is_complete_png,
+                       remove_stale_temp_files, write_label_png,
+                       write_scores_npz)
+from .postprocessors import build_label_postprocessor
+
+SUMMARY_FILE = 'pseudo_label_summary.json'
+
+# State of a post-processing worker, set once per pool (fork) or run.
+_WORKER_STATE: Dict = {}
+
+
+def _init_worker(state: Dict) -> None:
+    """Pool initializer: keep the run's settings in the worker process."""
+    torch.set_num_threads(1)
+    _WORKER_STATE.clear()
+    _WORKER_STATE.update(state)
+
+
+def _finish_image(job: Dict, state: Optional[Dict] = None) -> Dict:
+    """CRF, post-processing and atomic writes of one image.
+
+    Args:
+        job (dict): ``scores`` (C, H, W) float32, ``info`` (see
+            :class:`BaseLabelPostprocessor`), ``png`` and ``npz`` paths.
+        state (dict, optional): Run settings; the worker's global state by
+            default.
+
+    Returns:
+        dict: ``name`` and ``seconds`` spent.
+    """
+    state = _WORKER_STATE if state is None else state
+    start = time.perf_counter()
+    info = job['info']
+    try:
+        scores = job['scores']
+        if job.get('npz'):
+            labels = info.get('img_labels')
+            classes = (np.flatnonzero(labels > 0)
+                       if labels is not None else np.arange(len(scores)))
+            write_scores_npz(job['npz'], scores, classes,
+                             state['score_dtype'])
+        if state['crf']:
+            image = mmcv.imread(info['img_path'], channel_order='rgb')
+            if image is None:
+                raise FileNotFoundError('can not read the image for the CRF')
+            if image.shape[:2] != scores.shape[1:]:
+                image = mmcv.imresize(image,
+                                      (scores.shape[2], scores.shape[1]))
+            scores = dense_crf(
+                np.ascontiguousarray(image), scores, **state['crf'])
+        label = np.asarray(state['postprocess'](scores, info))
+        if label.shape != scores.shape[1:]:
+            raise ValueError(f'the post-processor returned a label map of '
+                             f'shape {label.shape}, expected '
+                             f'{scores.shape[1:]}')
+        write_label_png(job['png'], label)
+    except Exception as e:
+        raise RuntimeError(
+            f"pseudo label of {info['img_path']} failed: "
+            f'{type(e).__name__}: {e}') from e
+    return dict(name=info['name'], seconds=time.perf_counter() - start)
+
+
+def unwrap_model(model: nn.Module) -> nn.Module:
+    """The bare model of a DDP/FSDP wrapper (or the model itself)."""
+    return model.module if is_model_wrapper(model) else model
+
+
+def model_num_classes(model: nn.Module) -> Optional[int]:
+    """Number of classes a segmentor predicts (None when unknown)."""
+    for owner in (model, getattr(model, 'decode_head', None)):
+        n = getattr(owner, 'num_classes', None)
+        if isinstance(n, int):
+            return n
+    return None
+
+
+def _is_weak_segmentor(model: nn.Module) -> bool:
+    from wsss_mmseg.models.segmentors.base_weak_segmentor import \
+        BaseWeakSegmentor
+    return isinstance(model, BaseWeakSegmentor)
+
+
+@contextmanager
+def _test_cfg_overridden(model: nn.Module, overrides: Dict) -> Iterator:
+    """Temporarily update ``model.test_cfg`` (restored on exit)."""
+    cfg = getattr(model, 'test_cfg', None)
+    if cfg is None:
+        model.test_cfg = cfg = dict()
+    old = dict(cfg)
+    cfg.update(overrides)
+    try:
+        yield
+    finally:
+        cfg.clear()
+        cfg.update(old)
+
+
+def build_dataset(dataset: Union[Dataset, Dict]) -> Dataset:
+    """Build a dataset config in the ``wsss_mmseg`` scope (or pass through).
+
+    Args:
+        dataset (Dataset | dict): A dataset or its config.
+
+    Returns:
+        Dataset: Fully initialised.
+    """
+    if isinstance(dataset, dict):
+        if DefaultScope.get_current_instance() is None:
+            init_default_scope('wsss_mmseg')
+        dataset = DATASETS.build(dataset)
+    if hasattr(dataset, 'full_init'):
+        dataset.full_init()
+    return dataset
+
+
+class PseudoLabelGenerator:
+    """Write the pseudo labels of a dataset split with a segmentor.
+
+    The model's own ``predict`` path makes the class scores (for a
+    :class:`~wsss_mmseg.models.segmentors.BaseWeakSegmentor`: multi-scale /
+    flip fusion from ``test_cfg``, scores at the original image size,
+    restricted to ``gt_img_labels`` when the split carries them); this
+    class shards the split over the ranks of a (gloo or nccl) process group,
+    runs the CRF and the post-processing in a process pool, writes one
+    palette PNG per image (and optionally a compressed score file) with
+    temporary files + ``os.replace``, skips images whose outputs are
+    complete (resume), evaluates the directory against the split's ground
+    truth and saves a summary JSON (``pseudo_label_summary.json``).
+
+    Output names follow the dataset's image names (relative to its image
+    directory, suffix replaced by ``suffix``), so pointing a dataset's
+    ``data_prefix['seg_map_path']`` at ``out_dir`` trains on the labels.
+
+    Args:
+        out_dir (str): Directory of the label PNGs.
+        scales (list, optional): Override ``model.test_cfg.scales`` (floats
+            or (h, w) pairs). Default None: the model's.
+        flip (bool, optional): Override ``model.test_cfg.flip``.
+        fusion (str, optional): Override ``model.test_cfg.fusion`` ('sum',
+            'mean', 'max').
+        use_img_labels (bool): Restrict the scores to the image labels when
+            the split carries them (sets ``test_cfg.use_img_labels``).
+            Default True.
+        require_img_labels (bool): Raise if an image of the split has no
+            ``gt_img_labels`` (e.g. the pipeline lacks
+            ``LoadImageLevelLabels``). Default False.
+        crf (bool | dict, optional): Dense CRF before the post-processing;
+            True = :data:`DEFAULT_CRF_PARAMS`, a dict overrides some of them.
+            Default None: the model's ``test_cfg.crf`` (the model's own CRF
+            is switched off during the run so it is not applied twice).
+        crf_workers (int, optional): Size of the post-processing process
+            pool; 0 runs it in this process. Default None: the model's
+            ``test_cfg.crf_workers`` or, if unset, the machine's cores
+            divided by the world size (at least 1).
+        postprocess (dict | str | callable, optional): Scores -> label map,
+            see :func:`build_label_postprocessor`. Default: argmax.
+        save_scores (bool): Also write ``<name>.npz`` with the scores of
+            the image's classes (before the CRF). Default False.
+        score_dir (str, optional): Directory of the score files. Default
+            ``out_dir``.
+        score_dtype (str): Storage type of the scores. Default 'float16'.
+        suffix (str): Suffix of the label files. Default '.png'.
+        batch_size (int): Images per model call. Default 1 (images of a
+            split differ in size).
+        num_workers (int): Data loading workers. Default 0.
+        resume (bool): Skip images whose outputs are complete. Default True.
+        evaluate (bool): Evaluate the directory against the ground truth
+            (``seg_map_path`` of the split's data infos) when it exists.
+            Default True.
+        ignore_index (int): Ignored ground-truth label. Default 255.
+        score_activation (str): 'none' (scores as predicted), 'softmax'
+            (for stock mmseg segmentors whose ``seg_logits`` are logits) or
+            'auto' (softmax unless the model is a ``BaseWeakSegmentor``).
+            Default 'auto'.
+        max_pending (int, optional): Images waiting in the pool before the
+            model pauses. Default ``4 * crf_workers``.
+        progress (bool): Progress bar on rank 0. Default True.
+    """
+
+    def __init__(self,
+                 out_dir: str,
+                 scales: Optional[Sequence] = None,
+                 flip: Optional[bool] = None,
+                 fusion: Optional[str] = None,
+                 use_img_labels: bool = True,
+                 require_img_labels: bool = False,
+                 crf: Optional[Union[bool, Dict]] = None,
+                 crf_workers: Optional[int] = None,
+                 postprocess: Optional[Union[Dict, str, Callable]] = None,
+                 save_scores: bool = False,
+                 score_dir: Optional[str] = None,
+                 score_dtype: str = 'float16',
+                 suffix: str = '.png',
+                 batch_size: int = 1,
+                 num_workers: int = 0,
+                 resume: bool = True,
+                 evaluate: bool = True,
+                 ignore_index: int = 255,
+                 score_activation: str = 'auto',
+                 max_pending: Optional[int] = None,
+                 progress: bool = True) -> None:
+        if score_activation not in ('auto', 'none', 'softmax'):
+            raise ValueError("score_activation must be 'auto', 'none' or "
+                             f"'softmax', got {score_activation!r}")
+        if crf_workers is not None and crf_workers < 0:
+            raise ValueError(f'crf_workers must be >= 0, got {crf_workers}')
+        self.out_dir = out_dir
+        self.scales = scales
+        self.flip = flip
+        self.fusion = fusion
+        self.use_img_labels = use_img_labels
+        self.require_img_labels = require_img_labels
+        self.crf = crf
+        self.crf_workers = crf_workers
+        self.postprocess = build_label_postprocessor(postprocess)
+        self.save_scores = save_scores
+        self.score_dir = score_dir or out_dir
+        self.score_dtype = score_dtype
+        self.suffix = suffix
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.resume = resume
+        self.evaluate = evaluate
+        self.ignore_index = ignore_index
+        self.score_activation = score_activation
+        self.max_pending = max_pending
+        self.progress = progress
+
+    # ------------------------------------------------------------------ setup
+    def _crf_params(self, model: nn.Module) -> Optional[Dict]:
+        crf = self.crf
+        if crf is None:
+            crf = getattr(model, 'test_cfg', None) or {}
+            crf = crf.get('crf', False)
+        if not crf:
+            return None
+        params = dict(DEFAULT_CRF_PARAMS)
+        if isinstance(crf, dict):
+            unknown = set(crf) - set(DEFAULT_CRF_PARAMS)
+            if unknown:
+                raise KeyError(f'unknown CRF parameters {sorted(unknown)}; '
+                               f'expected some of {sorted(DEFAULT_CRF_PARAMS)}')
+            params.update(crf)
+        return params
+
+    def _pool_size(self, model: nn.Module, world_size: int) -> int:
+        if self.crf_workers is not None:
+            return self.crf_workers
+        cfg = getattr(model, 'test_cfg', None) or {}
+        if cfg.get('crf_workers') is not None:
+            return int(cfg['crf_workers'])
+        return max(1, (os.cpu_count() or 1) // world_size)
+
+    def _test_cfg_overrides(self, model: nn.Module) -> Dict:
+        overrides = dict(use_img_labels=self.use_img_labels, crf=False)
+        for key in ('scales', 'flip', 'fusion'):
+            value = getattr(self, key)
+            if value is None:
+                continue
+            if not _is_weak_segmentor(model):
+                raise ValueError(
+                    f'{key} can only be overridden for a BaseWeakSegmentor, '
+                    f'got {type(model).__name__}; use mmseg test-time '
+                    'augmentation (tta_model) for stock segmentors')
+            overrides[key] = list(value) if key == 'scales' else value
+        return overrides
+
+    def output_names(self, dataset: Dataset) -> List[str]:
+        """Label file name (relative to ``out_dir``) of every image."""
+        img_root = getattr(dataset, 'data_prefix', {}).get('img_path')
+        names, seen = [], {}
+        for idx in range(len(dataset)):
+            img_path = dataset.get_data_info(idx)['img_path']
+            name = label_file_name(img_path, img_root, self.suffix)
+            if name in seen:
+                raise ValueError(
+                    f'images {seen[name]} and {img_path} map to the same '
+                    f'pseudo-label file {name}')
+            seen[name] = img_path
+            names.append(name)
+        return names
+
+    def _paths(self, name: str) -> Dict[str, Optional[str]]:
+        png = osp.join(self.out_dir, name)
+        npz = None
+        if self.save_scores:
+            npz = osp.join(self.score_dir,
+                           name[:-len(self.suffix)] + '.npz')
+        return dict(png=png, npz=npz)
+
+    def _is_complete(self, name: str) -> bool:
+        paths = self._paths(name)
+        if not is_complete_png(paths['png']):
+            return False
+        return paths['npz'] is None or is_complete_npz(paths['npz'])
+
+    @staticmethod
+    def _check_classes(model: nn.Module, dataset: Dataset) -> int:
+        classes = getattr(dataset, 'metainfo', {}).get('classes')
+        n_model = model_num_classes(model)
+        if classes is None:
+            if n_model is None:
+                raise ValueError('neither the model nor the dataset tells '
+                                 'the number of classes')
+            return n_model
+        if n_model is not None and n_model != len(classes):
+            raise ValueError(
+                f'the model predicts {n_model} classes but the dataset '
+                f'{type(dataset).__name__} has {len(classes)} '
+                f'({list(classes)[:5]}...): model.num_classes and the '
+                'dataset differ (wrong checkpoint or config?)')
+        return len(classes)
+
+    # -------------------------------------------------------------------- run
+    def run(self, model: nn.Module, dataset: Union[Dataset, Dict]) -> Dict:
+        """Generate (and evaluate) the pseudo labels of ``dataset``.
+
+        Every rank of the default process group must call this with the same
+        dataset; each image is written by exactly one rank.
+
+        Args:
+            model (nn.Module): The segmentor (DDP-wrapped or bare).
+            dataset (Dataset | dict): The split (or its config), built with
+                a test pipeline; it should load the ground truth for
+                evaluation and the image labels for restriction.
+
+        Returns:
+            dict: The summary (also saved as JSON in ``out_dir``).
+        """
+        start = time.perf_counter()
+        rank, world_size = get_dist_info()
+        model = unwrap_model(model)
+        dataset = build_dataset(dataset)
+        num_classes = self._check_classes(model, dataset)
+        names = self.output_names(dataset)
+
+        check_writable_dir(self.out_dir, 'pseudo-label out dir')
+        if self.save_scores:
+            check_writable_dir(self.score_dir, 'pseudo-label score dir')
+        if rank == 0:
+            removed = remove_stale_temp_files(self.out_dir)
+            if self.save_scores and self.score_dir != self.out_dir:
+                removed += remove_stale_temp_files(self.score_dir)
+            if removed:
+                print_log(
+                    f'removed {removed} temporary files of an interrupted '
+                    f'run from {self.out_dir}', logger='current')
+        barrier()
+
+        shard = list(range(rank, len(dataset), world_size))
+        todo = [i for i in shard
+                if not (self.resume and self._is_complete(names[i]))]
+        stats = self._generate(model, dataset, names, todo, world_size)
+        stats.update(rank=rank, shard=len(shard), skipped=len(shard) -
+                     len(todo))
+        barrier()
+
+        evaluation = None
+        if self.evaluate:
+            evaluation = self._evaluate(dataset, names, shard, num_classes)
+        ranks = all_gather_object(stats)
+        summary = self._summary(dataset, names, ranks, evaluation,
+                                time.perf_counter() - start, model)
+        if rank == 0:
+            atomic_write_bytes(
+                osp.join(self.out_dir, SUMMARY_FILE),
+                json.dumps(summary, indent=2).encode())
+            print_log(
+                f"pseudo labels in {self.out_dir}: {summary['written']} "
+                f"written, {summary['skipped']} already complete, "
+                f"{summary['time_s']:.1f} s", logger='current')
+        barrier()
+        return summary
+
+    def _generate(self, model: nn.Module, dataset: Dataset,
+                  names: List[str], todo: List[int],
+                  world_size: int) -> Dict:
+        """Predict and write the images ``todo`` of this rank."""
+        rank = get_dist_info()[0]
+        state = dict(
+            crf=self._crf_params(model),
+            postprocess=self.postprocess,
+            score_dtype=self.score_dtype)
+        pool_size = self._pool_size(model, world_size)
+        written: List[str] = []
+        seconds = dict(model=0.0, postprocess=0.0)
+        if not todo:
+            return dict(written=0, written_names=written, **seconds)
+        softmax = (self.score_activation == 'softmax'
+                   or (self.score_activation == 'auto'
+                       and not _is_weak_segmentor(model)))
+        loader = DataLoader(
+            Subset(dataset, todo),
+            batch_size=self.batch_size,
+            num_workers=self.num_workers,
+            shuffle=False,
+            collate_fn=pseudo_collate)
+        bar = ProgressBar(len(todo)) if (self.progress
+                                         and rank == 0) else None
+        pool = None
+        if pool_size > 0:
+            methods = mp.get_all_start_methods()
+            ctx = mp.get_context('fork' if 'fork' in methods else None)
+            pool = ctx.Pool(
+                pool_size, initializer=_init_worker, initargs=(state, ))
+        max_pending = self.max_pending or 4 * max(pool_size, 1)
+        pending = deque()
+
+        def collect(result) -> None:
+            out = result.get() if pool is not None else result
+            written.append(out['name'])
+            seconds['postprocess'] += out['seconds']
+            if bar is not None:
+                bar.update()
+
+        was_training = model.training
+        model.eval()
+        position = 0
+        try:
+            with _test_cfg_overridden(model, self._test_cfg_overrides(model)):
+                for batch in loader:
+                    samples = batch['data_samples']
+                    batch_indices = todo[position:position + len(samples)]
+                    position += len(samples)
+                    if self.require_img_labels:
+                        self._check_img_labels(samples)
+                    tic = time.perf_counter()
+                    with torch.no_grad():
+                        outputs = model.test_step(batch)
+                    seconds['model'] += time.perf_counter() - tic
+                    for idx, out in zip(batch_indices, outputs):
+                        job = self._job(out, names[idx], softmax)
+                        if pool is None:
+                            collect(_finish_image(job, state))
+                            continue
+                        pending.append(pool.apply_async(_finish_image,
+                                                        (job, )))
+                        while len(pending) >= max_pending:
+                            collect(pending.popleft())
+                while pending:
+                    collect(pending.popleft())
+        finally:
+            if pool is not None:
+                pool.terminate() if pending else pool.close()
+                pool.join()
+            model.train(was_training)
+        if bar is not None:
+            print()
+        return dict(written=len(written), written_names=written, **seconds)
+
+    def _check_img_labels(self, samples: Sequence) -> None:
+        missing = [
+            ds.metainfo.get('img_path', '?') for ds in samples
+            if IMG_LABELS_FIELD not in ds
+        ]
+        if missing:
+            raise ValueError(
+                f'require_img_labels=True but {missing} carry no image-level '
+                f'labels ({IMG_LABELS_FIELD}); use a split with labels and '
+                'LoadImageLevelLabels + PackWeakSegInputs in its pipeline')
+
+    def _job(self, out, name: str, softmax: bool) -> Dict:
+        scores = out.seg_logits.data.detach().float()
+        if softmax:
+            scores = scores.softmax(0)
+        scores = scores.cpu().numpy()
+        if not np.isfinite(scores).all():
+            raise ValueError(f"{out.metainfo.get('img_path')}: the model "
+                             'produced NaN/inf scores')
+        labels = None
+        if IMG_LABELS_FIELD in out:
+            labels = out.get(IMG_LABELS_FIELD).detach().float().cpu().numpy()
+        img_path = out.metainfo.get('img_path', name)
+        info = dict(
+            img_path=img_path,
+            img_id=out.metainfo.get(
+                'img_id', osp.splitext(osp.basename(img_path))[0]),
+            name=name,
+            img_labels=labels)
+        paths = self._paths(name)
+        for path in paths.values():
+            if path is not None:
+                os.makedirs(osp.dirname(path), exist_ok=True)
+        return dict(scores=scores, info=info, **paths)
+
+    # ------------------------------------------------------------ evaluation
+    def _evaluate(self, dataset: Dataset, names: List[str],
+                  shard: List[int], num_classes: int) -> Optional[Dict]:
+        """Confusion matrix of this rank's shard, summed over ranks."""
+        pairs = []
+        for idx in shard:
+            info = dataset.get_data_info(idx)
+            pairs.append((names[idx], osp.join(self.out_dir, names[idx]),
+                          info.get('seg_map_path')))
+        reduce_zero = bool(getattr(dataset, 'reduce_zero_label', False))
+        conf, missing_gt, missing_pred = evaluate_label_files(
+            pairs, num_classes, self.ignore_index, reduce_zero)
+        conf = torch.from_numpy(conf)
+        all_reduce(conf)
+        missing_gt = sum(all_gather_object(missing_gt), [])
+        missing_pred = sum(all_gather_object(missing_pred), [])
+        evaluated = len(dataset) - len(missing_gt) - len(missing_pred)
+        class_names = list(dataset.metainfo['classes'])
+        if missing_gt:
+            print_log(
+                f'{len(missing_gt)} of {len(dataset)} images have no ground '
+                f'truth and are not evaluated: {sorted(missing_gt)[:20]}'
+                f"{' ...' if len(missing_gt) > 20 else ''}",
+                logger='current')
+        if evaluated == 0:
+            return dict(
+                num_evaluated=0,
+                missing_gt=sorted(missing_gt),
+                missing_pred=sorted(missing_pred))
+        metrics = metrics_from_confusion(conf.numpy())
+        if get_dist_info()[0] == 0:
+            print_log('\n' + format_iou_table(metrics, class_names),
+                      logger='current')
+        result = metrics_to_dict(metrics, class_names)
+        result.update(
+            num_evaluated=evaluated,
+            missing_gt=sorted(missing_gt),
+            missing_pred=sorted(missing_pred),
+            confusion_matrix=conf.tolist())
+        return result
+
+    def _summary(self, dataset: Dataset, names: List[str], ranks: List[Dict],
+                 evaluation: Optional[Dict], seconds: float,
+                 model: nn.Module) -> Dict:
+        written = sum(r['written'] for r in ranks)
+        cfg = getattr(model, 'test_cfg', None) or {}
+        return dict(
+            out_dir=osp.abspath(self.out_dir),
+            num_images=len(names),
+            written=written,
+            skipped=sum(r['skipped'] for r in ranks),
+            world_size=len(ranks),
+            time_s=round(seconds, 3),
+            images_per_s=round(written / seconds, 3) if seconds > 0 else None,
+            settings=dict(
+                scales=self.scales if self.scales is not None else cfg.get(
+                    'scales', [1.0]),
+                flip=self.flip if self.flip is not None else cfg.get(
+                    'flip', False),
+                fusion=self.fusion if self.fusion is not None else cfg.get(
+                    'fusion', 'mean'),
+                use_img_labels=self.use_img_labels,
+                crf=self._crf_params(model),
+                postprocess=getattr(self.postprocess, '__name__',
+                                    type(self.postprocess).__name__),
+                save_scores=self.save_scores),
+            ranks=[{
+                'rank': r['rank'],
+                'shard': r['shard'],
+                'written': r['written'],
+                'skipped': r['skipped'],
+                'model_s': round(r['model'], 3),
+                'postprocess_s': round(r['postprocess'], 3),
+                'written_names': r['written_names']
+            } for r in ranks],
+            evaluation=evaluation)
