@@ -1,3 +1,5 @@
-from .device_aware_runner import DeviceAwareRunner, cpu_dist_env, init_cpu_dist
+from .device_aware_runner import (DeviceAwareRunner, build_runner,
+                                  cpu_dist_env, init_cpu_dist)
 
-__all__ = ['DeviceAwareRunner', 'cpu_dist_env', 'init_cpu_dist']
+__all__ = ['DeviceAwareRunner', 'build_runner', 'cpu_dist_env',
+           'init_cpu_dist']

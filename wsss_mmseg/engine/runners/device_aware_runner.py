@@ -244,3 +244,23 @@ class DeviceAwareRunner(Runner):
             default_args['device_ids'] = None
         return MODEL_WRAPPERS.build(
             model_wrapper_cfg, default_args=default_args)
+
+
+def build_runner(cfg) -> Runner:
+    """Build the runner a config asks for, defaulting to DeviceAwareRunner.
+
+    ``cfg.runner_type`` (any registered runner, e.g. mmseg's or ours as
+    ``'wsss_mmseg.DeviceAwareRunner'``) is built through the registry like
+    mmseg's tools do; a config without it gets :class:`DeviceAwareRunner`
+    (the stock Runner on GPU machines), so plain mmseg configs also run
+    distributed on CPU. Used by ``tools/train.py`` and ``tools/test.py``.
+
+    Args:
+        cfg (Config | dict): A full runner config.
+
+    Returns:
+        Runner: The built runner.
+    """
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return DeviceAwareRunner.from_cfg(cfg)
