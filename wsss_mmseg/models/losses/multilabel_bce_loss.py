@@ -41,8 +41,10 @@ def multilabel_bce(pred: Tensor,
     if use_sigmoid:
         return F.binary_cross_entropy_with_logits(
             pred, target, reduction='none')
+    # clip p and 1 - p separately: in float32, 1 - (1 - 1e-7) is not 1e-7
     prob = pred.clamp(clip_eps, 1 - clip_eps)
-    return -(target * prob.log() + (1 - target) * (1 - prob).log())
+    comp = (1 - pred).clamp(clip_eps, 1 - clip_eps)
+    return -(target * prob.log() + (1 - target) * comp.log())
 
 
 @MODELS.register_module()
