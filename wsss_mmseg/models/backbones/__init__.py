@@ -1,1 +1,3 @@
-__all__ = []
+from .vgg16_switches import PoolSwitch, VGG16Switches
+
+__all__ = ['PoolSwitch', 'VGG16Switches']

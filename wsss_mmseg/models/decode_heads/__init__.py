@@ -1,4 +1,6 @@
 from .cam_head import CAMHead
 from .adaptive_k_patch_head import AdaptiveKPatchHead
+from .superpixel_pooling_head import SuperpixelPoolingHead
 
-__all__ = ['CAMHead', 'AdaptiveKPatchHead']
+__all__ = ['CAMHead', 'AdaptiveKPatchHead',
+    'SuperpixelPoolingHead']

@@ -1,2 +1,5 @@
 from .hv_bilstm import HVBiLSTM
-__all__ = ['HVBiLSTM']
+from .switch_unpool_upsampler import SwitchUnpoolUpsampler
+
+__all__ = ['HVBiLSTM',
+    'SwitchUnpoolUpsampler']

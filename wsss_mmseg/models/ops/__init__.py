@@ -6,6 +6,10 @@ from .multi_scale import multi_scale_flip
 from .adaptive_k_pool import POOL_MODES, adaptive_k_pool, adaptive_k_select
 from .label_merging import merge_patch_labels, patch_to_pixel_labels
 from .patch_contrast import patch_contrast_loss, patch_similarity
+from .sp_cam import sp_cam_to_scores, sp_class_scores
+from .superpixel_pool import (compact_superpixel_ids, paint_superpixels,
+                              resize_superpixels, superpixel_mean,
+                              superpixel_pool, superpixel_pool_reference)
 
 __all__ = [
     'PSA_CAM_SCALES', 'cam_background', 'class_activation_map',
@@ -14,5 +18,5 @@ __all__ = [
     'DEFAULT_CRF_PARAMS', 'dense_crf', 'dense_crf_batch', 'multi_scale_flip',
     'POOL_MODES', 'adaptive_k_pool', 'adaptive_k_select',
     'merge_patch_labels', 'patch_to_pixel_labels', 'patch_contrast_loss',
-    'patch_similarity'
-]
+    'patch_similarity',
+    'sp_cam_to_scores', 'sp_class_scores', 'compact_superpixel_ids', 'paint_superpixels', 'resize_superpixels', 'superpixel_mean', 'superpixel_pool', 'superpixel_pool_reference']

@@ -1,5 +1,7 @@
 from .base_weak_segmentor import BaseWeakSegmentor
 from .cam_segmentor import CAMSegmentor
 from .apc_segmentor import APCSegmentor
+from .spn_segmentor import SPNSegmentor
 
-__all__ = ['BaseWeakSegmentor', 'CAMSegmentor', 'APCSegmentor']
+__all__ = ['BaseWeakSegmentor', 'CAMSegmentor', 'APCSegmentor',
+    'SPNSegmentor']
