@@ -1,6 +1,7 @@
 from .cam_head import CAMHead
 from .adaptive_k_patch_head import AdaptiveKPatchHead
 from .superpixel_pooling_head import SuperpixelPoolingHead
+from .affinity_head import AffinityHead
 
-__all__ = ['CAMHead', 'AdaptiveKPatchHead',
-    'SuperpixelPoolingHead']
+__all__ = ['CAMHead', 'AdaptiveKPatchHead', 'SuperpixelPoolingHead',
+           'AffinityHead']

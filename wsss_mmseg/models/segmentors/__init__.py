@@ -2,6 +2,9 @@ from .base_weak_segmentor import BaseWeakSegmentor
 from .cam_segmentor import CAMSegmentor
 from .apc_segmentor import APCSegmentor
 from .spn_segmentor import SPNSegmentor
+from .affinity_segmentor import AffinitySegmentor
 
-__all__ = ['BaseWeakSegmentor', 'CAMSegmentor', 'APCSegmentor',
-    'SPNSegmentor']
+__all__ = [
+    'BaseWeakSegmentor', 'CAMSegmentor', 'APCSegmentor', 'SPNSegmentor',
+    'AffinitySegmentor'
+]
