@@ -100,6 +100,7 @@ def model_cfg(num_classes: int = 4, delay: float = 0.0, **test_cfg) -> dict:
             mean=[0., 0., 0.],
             std=[255., 255., 255.],
             bgr_to_rgb=True,
+            size_divisor=8,
             pad_val=0,
             seg_pad_val=255),
         test_cfg=test_cfg)

@@ -1,2 +1,3 @@
 from .freeze_schedule_hook import FreezeScheduleHook
-__all__ = ['FreezeScheduleHook']
+from .pseudo_label_hook import PseudoLabelHook
+__all__ = ['FreezeScheduleHook', 'PseudoLabelHook']
