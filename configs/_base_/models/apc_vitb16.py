@@ -7,20 +7,21 @@
 # 384 px (the original Google weights, converted by OpenMMLab). Its keys
 # start with 'backbone.', hence prefix='backbone.'.
 vit_checkpoint = 'https://download.openmmlab.com/mmclassification/v0/vit/finetune/vit-base-p16_in21k-pre-3rdparty_ft-64xb64_in1k-384_20210928-98e8652b.pth'  # noqa: E501
-num_classes = 21
-norm_cfg = dict(type='BN', requires_grad=True)
-data_preprocessor = dict(
-    type='SegDataPreProcessor',
-    # the normalisation of the Google ViT weights
-    mean=[127.5, 127.5, 127.5],
-    std=[127.5, 127.5, 127.5],
-    bgr_to_rgb=True,
-    pad_val=0,
-    seg_pad_val=255)
+# Only `model` and `vit_checkpoint` are defined here, so that this file
+# combines with any dataset base (mmengine refuses keys defined twice).
 model = dict(
     type='APCSegmentor',
-    num_classes=num_classes,
-    data_preprocessor=data_preprocessor,
+    num_classes=21,  # VOC: 20 classes + background
+    data_preprocessor=dict(
+        type='SegDataPreProcessor',
+        # the normalisation of the Google ViT weights
+        mean=[127.5, 127.5, 127.5],
+        std=[127.5, 127.5, 127.5],
+        bgr_to_rgb=True,
+        # training images are resized to this square; the pad is a no-op
+        size=(384, 384),
+        pad_val=0,
+        seg_pad_val=255),
     backbone=dict(
         type='mmpretrain.VisionTransformer',
         arch='b',
@@ -42,7 +43,7 @@ model = dict(
     patch_head=dict(
         type='AdaptiveKPatchHead',
         in_channels=768,
-        num_classes=num_classes,
+        num_classes=21,
         dropout=0.2,
         pool_mode='akp',
         akp_delta=0.1,  # [ours]; the paper's table tries 0.05-0.12
@@ -63,8 +64,8 @@ model = dict(
         in_index=[0, 1, 2, 3],
         channels=256,
         dropout_ratio=0.1,
-        num_classes=num_classes,
-        norm_cfg=norm_cfg,
+        num_classes=21,
+        norm_cfg=dict(type='BN', requires_grad=True),
         align_corners=False,
         loss_decode=dict(
             type='CrossEntropyLoss',
