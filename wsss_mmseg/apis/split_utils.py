@@ -65,7 +65,17 @@ def split_dataset_cfg(cfg: Config,
             f'{key}.dataset has no ann_file, so split {split!r} can not be '
             'selected; define pseudo_label_splits in the config')
     directory, base = osp.split(ann_file)
-    dataset['ann_file'] = osp.join(directory, split + osp.splitext(base)[1])
+    ext = osp.splitext(base)[1]
+    dataset['ann_file'] = osp.join(directory, split + ext)
+    full = osp.join(dataset.get('data_root') or '', dataset['ann_file'])
+    if not osp.isfile(full):
+        folder = osp.dirname(full)
+        known = sorted(
+            osp.splitext(f)[0] for f in os.listdir(folder)
+            if f.endswith(ext)) if osp.isdir(folder) else []
+        raise FileNotFoundError(
+            f'split {split!r}: image list {full} not found (splits in '
+            f'{folder}: {known})')
     return dataset
 
 
