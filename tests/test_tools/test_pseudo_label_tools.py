@@ -26,7 +26,7 @@ from wsss_mmseg.apis import SUMMARY_FILE, is_complete_png  # noqa: E402
 
 def load_tool(name):
     spec = importlib.util.spec_from_file_location(
-        f'pl_tool_{name}', REPO / 'tools' / f'{name}.py')
+        f'pl_tool_{name.replace("/", "_")}', REPO / 'tools' / f'{name}.py')
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -242,3 +242,25 @@ def test_two_cpu_processes_write_every_image_once(setup):
     ev = load_tool('eval_pseudo_labels')
     res = ev.main([str(out), '--config', setup['cfg'], '--split', 'train'])
     assert res['mIoU'] == pytest.approx(summary['evaluation']['mIoU'])
+
+
+def test_visualize_tool_writes_grids(setup):
+    vis = load_tool('analysis/visualize')
+    written = vis.main([setup['cfg'], setup['ckpt'], '--split', 'train',
+                        '--out-dir', str(setup['tmp'] / 'vis'),
+                        '--num-images', '2', '--height', '40'])
+    assert [Path(p).name for p in written] == ['img_000.png', 'img_001.png']
+    grid = np.array(Image.open(written[1]))
+    # img_001: image + 3 heat maps (bg, green, blue) + pseudo + gt
+    assert grid.shape[1] == 6 * 48 and grid.shape[0] > 40 + 18
+    # pseudo labels from a directory
+    tool = load_tool('make_pseudo_labels')
+    tool.main([setup['cfg'], setup['ckpt'], '--split', 'train',
+               '--out-dir', str(setup['tmp'] / 'pl'), '--crf-workers', '0'])
+    out = vis.main([setup['cfg'], setup['ckpt'], '--split', 'train',
+                    '--out-dir', str(setup['tmp'] / 'vis2'), '--names',
+                    'img_004', '--pseudo-dir', str(setup['tmp'] / 'pl')])
+    assert [Path(p).name for p in out] == ['img_004.png']
+    with pytest.raises(KeyError, match='nope'):
+        vis.main([setup['cfg'], setup['ckpt'], '--out-dir',
+                  str(setup['tmp'] / 'v3'), '--names', 'nope'])

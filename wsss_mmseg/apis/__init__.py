@@ -8,6 +8,8 @@ from .pseudo_label_generator import (SUMMARY_FILE, PseudoLabelGenerator,
                                      build_dataset, unwrap_model)
 from .split_utils import (check_checkpoint_classes, init_dist_for_launcher,
                           init_weak_model, split_dataset_cfg)
+from .visualization import (colorize_labels, draw_pseudo_label_grid,
+                            score_heatmap)
 
 __all__ = [
     'check_writable_dir', 'encode_label_png', 'is_complete_npz',
@@ -15,5 +17,6 @@ __all__ = [
     'ArgmaxLabeler', 'BaseLabelPostprocessor', 'ConfidenceThresholdLabeler',
     'build_label_postprocessor', 'SUMMARY_FILE', 'PseudoLabelGenerator',
     'build_dataset', 'unwrap_model', 'check_checkpoint_classes',
-    'init_dist_for_launcher', 'init_weak_model', 'split_dataset_cfg'
+    'init_dist_for_launcher', 'init_weak_model', 'split_dataset_cfg',
+    'colorize_labels', 'draw_pseudo_label_grid', 'score_heatmap'
 ]
