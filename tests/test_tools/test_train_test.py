@@ -260,6 +260,26 @@ def test_resume_continues_iterations(trained, workspace):
     assert (work_dir / 'iter_6.pth').is_file()
 
 
+@pytest.mark.slow
+def test_mmseg_apis_load_our_checkpoint(trained, workspace):
+    """``init_model``/``inference_model`` and ``MMSegInferencer`` (scope
+    ``wsss_mmseg``) on a checkpoint written by our training run."""
+    import wsss_mmseg  # noqa: F401
+    from mmseg.apis import MMSegInferencer, inference_model, init_model
+    ckpt = str(trained / 'iter_4.pth')
+    image = str(next((workspace / 'data' / 'toy' / 'JPEGImages').glob(
+        '*.jpg')))
+    model = init_model(str(TOY_CONFIG), ckpt, device='cpu')
+    assert len(model.dataset_meta['classes']) == 6
+    result = inference_model(model, image)
+    assert tuple(result.pred_sem_seg.data.shape) == (1, 128, 128)
+    inferencer = MMSegInferencer(
+        model=str(TOY_CONFIG), weights=ckpt, device='cpu', scope='wsss_mmseg')
+    pred = inferencer(image)['predictions']
+    assert pred.shape == (128, 128)
+    assert pred.max() < 6
+
+
 # What mmseg 1.2.2's tools/train.py and tools/test.py do after parsing
 # their arguments; neither script imports wsss_mmseg.
 STOCK_COMMON = textwrap.dedent('''

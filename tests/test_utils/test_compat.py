@@ -151,7 +151,7 @@ def test_torch_load_default_refuses_mmengine_checkpoints(mmengine_checkpoint):
 
 def test_mmengine_loads_through_trusted_loader(mmengine_checkpoint):
     path, model = mmengine_checkpoint
-    assert CheckpointLoader._schemes[''] is compat.trusted_local_load
+    assert CheckpointLoader._schemes[''] is compat.load_from_trusted_local
     fresh = torch.nn.Linear(3, 2)
     ckpt = load_checkpoint(fresh, str(path), map_location='cpu')
     assert ckpt['meta']['iter'] == 10

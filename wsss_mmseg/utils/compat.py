@@ -11,7 +11,7 @@ mmseg imports ``mmcv.ops`` unconditionally  :func:`install_mmcv_ops_standin`
 and mmcv-lite has no compiled ops           (pure PyTorch ``point_sample``; any
                                             other op raises a clear error when
                                             used); inactive with full mmcv
-torch>=2.6 loads ``weights_only=True`` by   :func:`register_trusted_local_loader`
+torch>=2.6 loads ``weights_only=True`` by   :func:`register_load_from_trusted_localer`
 default, mmengine checkpoints hold          (local files are the user's own:
 ``HistoryBuffer`` objects                   load with ``weights_only=False``)
 ``wsss_mmseg::`` config bases are looked    :func:`register_config_package`
@@ -123,12 +123,14 @@ def install_mmcv_ops_standin(force: bool = False) -> bool:
     return True
 
 
-def trusted_local_load(filename: str, map_location: Any = None) -> Any:
+def load_from_trusted_local(filename: str, map_location: Any = None) -> Any:
     """Load a local checkpoint file with ``weights_only=False``.
 
     torch >= 2.6 refuses mmengine's own checkpoints (they pickle
     ``HistoryBuffer`` and numpy objects) under ``weights_only=True``. Local
     files are the user's own, so they are trusted like in torch < 2.6.
+    (The name follows mmengine's ``load_from_<backend>`` convention: its log
+    line reads "Loads checkpoint by trusted_local backend".)
 
     Args:
         filename (str): Path of the checkpoint (``~`` expanded).
@@ -143,12 +145,12 @@ def trusted_local_load(filename: str, map_location: Any = None) -> Any:
     return torch.load(filename, map_location=map_location, weights_only=False)
 
 
-def register_trusted_local_loader() -> Callable:
-    """Make mmengine's ``CheckpointLoader`` use :func:`trusted_local_load`."""
+def register_load_from_trusted_localer() -> Callable:
+    """Make mmengine's ``CheckpointLoader`` use :func:`load_from_trusted_local`."""
     from mmengine.runner.checkpoint import CheckpointLoader
     CheckpointLoader.register_scheme(
-        prefixes='', loader=trusted_local_load, force=True)
-    return trusted_local_load
+        prefixes='', loader=load_from_trusted_local, force=True)
+    return load_from_trusted_local
 
 
 def installed_package_path(package: str) -> str:
@@ -195,5 +197,5 @@ def register_config_package() -> None:
 def apply_all() -> None:
     """Apply every shim; idempotent."""
     install_mmcv_ops_standin()
-    register_trusted_local_loader()
+    register_load_from_trusted_localer()
     register_config_package()
