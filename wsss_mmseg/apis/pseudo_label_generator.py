@@ -15,6 +15,7 @@
       └─ summary JSON (rank 0)
 """
 import json
+import logging
 import multiprocessing as mp
 import os
 import os.path as osp
@@ -464,6 +465,7 @@ class PseudoLabelGenerator:
         was_training = model.training
         model.eval()
         position = 0
+        warned = False
         try:
             with _test_cfg_overridden(model, self._test_cfg_overrides(model)):
                 for batch in loader:
@@ -472,6 +474,15 @@ class PseudoLabelGenerator:
                     position += len(samples)
                     if self.require_img_labels:
                         self._check_img_labels(samples)
+                    elif self.use_img_labels and not warned and not any(
+                            IMG_LABELS_FIELD in ds for ds in samples):
+                        warned = True
+                        print_log(
+                            f"{samples[0].metainfo.get('img_path')} has no "
+                            'image-level labels: its scores are not '
+                            'restricted (require_img_labels=True / '
+                            '--require-img-labels makes this an error)',
+                            logger='current', level=logging.WARNING)
                     tic = time.perf_counter()
                     with torch.no_grad():
                         outputs = model.test_step(batch)
