@@ -192,6 +192,6 @@ def affinity_cross_entropy(affinity: Tensor,
         mask = mask.to(affinity.dtype)
         # where() keeps 0 * (-inf) out of masked-out entries
         total = torch.where(mask > 0, log, zero).mul(mask).sum()
-        return -total / (mask.sum() + eps)
+        return (0.0 - total) / (mask.sum() + eps)  # +0.0, not -0.0, if empty
 
     return term(bg_pos, pos_log), term(fg_pos, pos_log), term(neg, neg_log)

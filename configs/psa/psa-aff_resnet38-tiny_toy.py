@@ -1,0 +1,80 @@
+# PSA stages 3-4 on the toy dataset: AffinityNet on the narrow ResNet-38 of
+# psa-cam_resnet38-tiny_toy.py, trained from scratch on the toy confident
+# regions, random walk of the toy CAMs. Every part of
+# psa-aff_resnet38_voc.py is active (three-level features, 34 offsets,
+# three-term loss, sparse random walk with beta 8, 2^8 steps, bg alpha 16).
+#   tools/pipelines/psa.sh configs/psa WORK 1 toy
+_base_ = [
+    '../_base_/models/psa_resnet38_aff.py', '../_base_/datasets/toy_weak.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_toy.py'
+]
+num_classes = 6
+crop_size = (128, 128)
+max_iters = 600
+confident_region_dir = 'work_dirs/psa_toy/confident_regions'
+tiny_arch = dict(
+    stem_channels=16,
+    stage_channels=[(32, 32), (64, 64), (64, 64), (64, 128)],
+    stage_blocks=[1, 1, 2, 1],
+    bottleneck_channels=[128, 256])
+model = dict(
+    data_preprocessor=dict(size=crop_size),
+    backbone=dict(
+        arch=tiny_arch,
+        dropouts=(0.1, 0.2),
+        frozen_stages=-1,
+        norm_eval=False,
+        init_cfg=None),
+    decode_head=dict(
+        in_channels=(64, 128, 256),
+        num_classes=num_classes,
+        proj_channels=(16, 32, 64)),
+    cam_model='configs/psa/psa-cam_resnet38-tiny_toy.py',
+    cam_checkpoint=None)
+aff_train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='mmpretrain.NumpyToPIL', to_rgb=True),
+    dict(
+        type='mmpretrain.torchvision/ColorJitter',
+        brightness=0.3,
+        contrast=0.3,
+        saturation=0.3,
+        hue=0.1),
+    dict(type='mmpretrain.PILToNumpy', to_bgr=True),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='PackWeakSegInputs'),
+]
+train_dataloader = dict(
+    batch_size=8,
+    dataset=dict(
+        data_prefix=dict(seg_map_path=confident_region_dir),
+        pipeline=aff_train_pipeline))
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=5e-4),
+    paramwise_cfg=dict(
+        bias_lr_mult=2.0,
+        bias_decay_mult=0.0,
+        custom_keys={'decode_head': dict(lr_mult=10.0)}))
+param_scheduler = [
+    dict(
+        type='PolyLR',
+        power=0.9,
+        eta_min=0.0,
+        begin=0,
+        end=max_iters,
+        by_epoch=False)
+]
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+val_dataloader = None
+val_cfg = None
+val_evaluator = None
+default_hooks = dict(
+    checkpoint=dict(
+        type='CheckpointHook', by_epoch=False, interval=max_iters,
+        max_keep_ckpts=1))
+pseudo_label_cfg = dict(postprocess='ArgmaxLabeler', crf=False)
+randomness = dict(seed=0)

@@ -1,0 +1,79 @@
+# PSA stage 1-2 on the toy dataset (data/toy, 128x128, 5 shapes +
+# background): a narrow ResNet-38 (same block layout, widths / 16-32, one
+# block per stage) trained from scratch on CPU in minutes; every part of
+# psa-cam_resnet38_voc.py is active (dropout, bias-free classifier, the four
+# lr groups, multi-scale + flip CAM summation, la/ha confident regions).
+# Used by the demo pipeline: tools/pipelines/psa.sh configs/psa WORK 1 toy
+_base_ = [
+    '../_base_/models/psa_resnet38_cam.py', '../_base_/datasets/toy_weak.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_toy.py'
+]
+num_classes = 6
+crop_size = (128, 128)
+max_iters = 600
+tiny_arch = dict(
+    stem_channels=16,
+    stage_channels=[(32, 32), (64, 64), (64, 64), (64, 128)],
+    stage_blocks=[1, 1, 2, 1],
+    bottleneck_channels=[128, 256])
+model = dict(
+    data_preprocessor=dict(size=crop_size),
+    backbone=dict(
+        arch=tiny_arch,
+        dropouts=(0.1, 0.2),
+        # from scratch: BN must learn, nothing frozen, nothing downloaded
+        frozen_stages=-1,
+        norm_eval=False,
+        init_cfg=None),
+    decode_head=dict(in_channels=256, num_classes=num_classes))
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageLevelLabels'),
+    dict(
+        type='RandomResize',
+        scale=[(96, 96), (160, 160)],
+        keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='mmpretrain.NumpyToPIL', to_rgb=True),
+    dict(
+        type='mmpretrain.torchvision/ColorJitter',
+        brightness=0.3,
+        contrast=0.3,
+        saturation=0.3,
+        hue=0.1),
+    dict(type='mmpretrain.PILToNumpy', to_bgr=True),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='PackWeakSegInputs'),
+]
+train_dataloader = dict(batch_size=8, dataset=dict(pipeline=train_pipeline))
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=5e-4),
+    paramwise_cfg=dict(
+        bias_lr_mult=2.0,
+        bias_decay_mult=0.0,
+        custom_keys={
+            'decode_head': dict(lr_mult=10.0),
+            'decode_head.classifier.bias': dict(
+                lr_mult=20.0, decay_mult=0.0),
+        }))
+param_scheduler = [
+    dict(
+        type='PolyLR',
+        power=0.9,
+        eta_min=0.0,
+        begin=0,
+        end=max_iters,
+        by_epoch=False)
+]
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+default_hooks = dict(
+    checkpoint=dict(
+        type='CheckpointHook', by_epoch=False, interval=max_iters,
+        max_keep_ckpts=1))
+pseudo_label_cfg = dict(
+    postprocess=dict(
+        type='PSAConfidentRegionLabeler', low_alpha=4.0, high_alpha=32.0),
+    crf=False)
+randomness = dict(seed=0)
