@@ -366,3 +366,18 @@ def test_pytest_uses_importlib_mode():
                      re.M)
     ]
     assert not offenders, f'tests must not import from `tests.`: {offenders}'
+
+
+def test_model_index_files_exist():
+    """mmengine reads every metafile of ``.mim/model-index.yml`` on each
+    ``wsss_mmseg::`` lookup: one missing file breaks them all."""
+    index = mmengine.load(REPO / 'model-index.yml')
+    assert index['Import'], 'model-index.yml imports no metafile'
+    for meta in index['Import']:
+        assert (REPO / meta).is_file(), f'model-index.yml: {meta} missing'
+        for model in mmengine.load(REPO / meta).get('Models') or []:
+            assert (REPO / model['Config']).is_file(), \
+                f'{meta}: {model["Name"]} -> {model["Config"]} missing'
+    # The same through the installed package.
+    mim = Path(compat.installed_package_path('wsss_mmseg')) / '.mim'
+    assert mmengine.load(mim / 'model-index.yml') == index
