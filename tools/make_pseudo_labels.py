@@ -31,7 +31,7 @@ import torch
 import wsss_mmseg  # noqa: F401  (first: registers `wsss_mmseg::` bases)
 from mmengine.config import Config, DictAction
 from mmengine.dist import get_dist_info
-from mmengine.logging import MMLogger
+from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
 
 from wsss_mmseg.apis import (PseudoLabelGenerator, init_dist_for_launcher,
@@ -146,15 +146,13 @@ def main(argv=None) -> dict:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'wsss_mmseg'))
     init_dist_for_launcher(args.launcher)
-    logger = MMLogger.get_instance(
-        'wsss_mmseg_pseudo_labels', log_level='INFO')
     dataset = split_dataset_cfg(cfg, args.split, args.dataloader)
     model = init_weak_model(cfg, args.checkpoint, args.device)
     generator = PseudoLabelGenerator(**generator_kwargs(cfg, args))
     summary = generator.run(model, dataset)
     if get_dist_info()[0] == 0:
         evaluation = summary.get('evaluation') or {}
-        logger.info(
+        print_log(
             json.dumps(
                 dict(
                     written=summary['written'],
@@ -162,7 +160,8 @@ def main(argv=None) -> dict:
                     time_s=summary['time_s'],
                     mIoU=evaluation.get('mIoU'),
                     missing_gt=len(evaluation.get('missing_gt', []))
-                    if evaluation else None)))
+                    if evaluation else None)),
+            logger='current')
     if torch.distributed.is_available() and \
             torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
