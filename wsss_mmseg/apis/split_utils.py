@@ -9,7 +9,8 @@ import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
-from mmengine.runner.checkpoint import _load_checkpoint_to_model
+from mmengine.runner.checkpoint import (_load_checkpoint,
+                                        _load_checkpoint_to_model)
 from torch import nn
 
 from wsss_mmseg.registry import MODELS
@@ -104,7 +105,7 @@ def init_weak_model(cfg: Config,
     model_cfg.pop('init_cfg', None)
     model = MODELS.build(model_cfg)
     if checkpoint is not None:
-        ckpt = torch.load(checkpoint, map_location='cpu', weights_only=False)
+        ckpt = _load_checkpoint(checkpoint, map_location='cpu')
         state = ckpt.get('state_dict', ckpt) if isinstance(ckpt,
                                                             dict) else ckpt
         check_checkpoint_classes(model, state,
