@@ -37,8 +37,6 @@ from wsss_mmseg.registry import RUNNERS
 #: Process-group backends that work without an accelerator.
 CPU_BACKENDS = ('gloo', 'mpi')
 
-_SYNC_BN_TYPES = ('SyncBatchNorm', 'SyncBatchNorm_')
-
 
 def _require_env(launcher: str, *names: str) -> Tuple[str, ...]:
     """Values of environment variables a launcher must have set.
@@ -151,9 +149,7 @@ def init_cpu_dist(launcher: str,
 
 def _has_sync_bn(model: nn.Module) -> bool:
     """Whether any submodule is a torch or mmcv SyncBatchNorm."""
-    return any(
-        type(m).__name__ in _SYNC_BN_TYPES or isinstance(m, nn.SyncBatchNorm)
-        for m in model.modules())
+    return any(type(m).__name__ == 'SyncBatchNorm' for m in model.modules())
 
 
 @RUNNERS.register_module()
