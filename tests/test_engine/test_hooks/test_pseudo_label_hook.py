@@ -117,6 +117,26 @@ def test_hook_restarts_persistent_workers(tmp_path):
     assert [h['iter'] for h in hook.history] == [1, 2, 3]
 
 
+def test_hook_epoch_based_loop(tmp_path):
+    from mmengine.runner import Runner
+    root = kit.make_tiny_voc(str(tmp_path / 'data'))
+    cfg = train_config(root, str(tmp_path / 'work'))
+    cfg['train_cfg'] = dict(type='EpochBasedTrainLoop', max_epochs=2)
+    cfg['train_dataloader']['sampler'] = dict(
+        type='DefaultSampler', shuffle=True)
+    cfg['default_hooks']['checkpoint'] = dict(
+        type='CheckpointHook', interval=1)
+    cfg['custom_hooks'][0].update(
+        every_n_train_iters=None, every_n_train_epochs=1)
+    runner = Runner.from_cfg(Config(cfg))
+    hook = next(h for h in runner.hooks if isinstance(h, PseudoLabelHook))
+    runner.train()
+    # 6 images, batch 2: 3 iterations per epoch; no extra round at the end
+    assert [h['iter'] for h in hook.history] == [3, 6]
+    assert runner.train_dataloader.dataset.data_prefix['seg_map_path'] == \
+        hook.history[-1]['out_dir']
+
+
 def test_hook_bad_config():
     with pytest.raises(ValueError, match='every_n_train_iters'):
         PseudoLabelHook(every_n_train_iters=0)

@@ -112,8 +112,8 @@ class PseudoLabelHook(Hook):
         self.dataloader = dataloader
         self.split = split
         self.dataset_cfg = dataset
-        self.every_n_train_iters = every_n_train_iters
-        self.every_n_train_epochs = every_n_train_epochs
+        self.iter_interval = every_n_train_iters
+        self.epoch_interval = every_n_train_epochs
         self.at_train_end = at_train_end
         self.update_train_dataset = update_train_dataset
         self.generator_cfg = generator_cfg
@@ -135,19 +135,15 @@ class PseudoLabelHook(Hook):
                          data_batch: DATA_BATCH = None,
                          outputs: Optional[dict] = None) -> None:
         """Run a round every ``every_n_train_iters`` iterations."""
-        if self.every_n_train_iters and self.every_n_train_iters_reached(
-                runner):
+        if self.iter_interval and self.every_n_train_iters(
+                runner, self.iter_interval):
             # runner.iter advances after the after_train_iter hooks
             self.run_round(runner, step=runner.iter + 1)
 
-    def every_n_train_iters_reached(self, runner) -> bool:
-        """Whether the finished iteration closes an interval."""
-        return (runner.iter + 1) % self.every_n_train_iters == 0
-
     def after_train_epoch(self, runner) -> None:
         """Run a round every ``every_n_train_epochs`` epochs."""
-        if self.every_n_train_epochs and self.every_n_epochs(
-                runner, self.every_n_train_epochs):
+        if self.epoch_interval and self.every_n_epochs(
+                runner, self.epoch_interval):
             self.run_round(runner, step=runner.iter)
 
     def after_train(self, runner) -> None:
