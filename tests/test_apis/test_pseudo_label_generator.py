@@ -244,3 +244,33 @@ def test_multiscale_flip_override(tmp_path, data_root):
     assert summary['settings']['flip'] is True
     assert summary['evaluation']['mIoU'] > 50
     assert 'scales' not in model.test_cfg
+
+
+def test_stock_segmentor_logits_are_softmaxed(tmp_path, data_root):
+    from mmengine.structures import PixelData
+
+    class StockLike(torch.nn.Module):
+        """Mimics a stock mmseg segmentor: seg_logits are raw logits."""
+        num_classes = 4
+
+        def test_step(self, batch):
+            outs = []
+            for ds in batch['data_samples']:
+                h, w = ds.metainfo['ori_shape']
+                logits = -5 + torch.arange(4.).view(4, 1, 1).expand(4, h, w)
+                ds.seg_logits = PixelData(data=logits)
+                ds.pred_sem_seg = PixelData(data=logits.argmax(0)[None])
+                outs.append(ds)
+            return outs
+
+    gen = PseudoLabelGenerator(str(tmp_path), crf_workers=0,
+                               progress=False, save_scores=True,
+                               use_img_labels=False)
+    gen.run(StockLike(), kit.dataset_cfg(data_root, 'train',
+                                         img_labels=False))
+    with np.load(tmp_path / 'img_000.npz') as f:
+        scores = f['scores'].astype(np.float32)
+    assert scores.shape[0] == 4
+    assert scores.min() >= 0
+    np.testing.assert_allclose(scores.sum(0), 1, atol=2e-3)
+    assert np.unique(np.array(Image.open(tmp_path / 'img_000.png'))) == [3]
