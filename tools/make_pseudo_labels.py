@@ -115,7 +115,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def generator_kwargs(cfg: Config, args: argparse.Namespace) -> dict:
-    """``PseudoLabelGenerator`` arguments: config's pseudo_label_cfg + flags."""
+    """Generator arguments: the config's ``pseudo_label_cfg``, then flags."""
     kwargs = dict(cfg.get('pseudo_label_cfg') or {})
     kwargs['out_dir'] = args.out_dir
     if args.crf or args.crf_params:

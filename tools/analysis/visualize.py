@@ -22,7 +22,6 @@ import os.path as osp
 import wsss_mmseg  # noqa: F401  (first: registers `wsss_mmseg::` bases)
 import cv2
 import mmcv
-import numpy as np
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.dataset import pseudo_collate

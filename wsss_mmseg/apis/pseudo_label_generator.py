@@ -287,8 +287,9 @@ class PseudoLabelGenerator:
         if isinstance(crf, dict):
             unknown = set(crf) - set(DEFAULT_CRF_PARAMS)
             if unknown:
-                raise KeyError(f'unknown CRF parameters {sorted(unknown)}; '
-                               f'expected some of {sorted(DEFAULT_CRF_PARAMS)}')
+                raise KeyError(
+                    f'unknown CRF parameters {sorted(unknown)}; expected '
+                    f'some of {sorted(DEFAULT_CRF_PARAMS)}')
             params.update(crf)
         return params
 
