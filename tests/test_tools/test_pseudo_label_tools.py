@@ -24,6 +24,14 @@ import pl_testkit as kit  # noqa: E402
 from wsss_mmseg.apis import SUMMARY_FILE, is_complete_png  # noqa: E402
 
 
+def free_port() -> int:
+    """A TCP port nobody listens on right now (for torchrun)."""
+    import socket
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
 def load_tool(name):
     spec = importlib.util.spec_from_file_location(
         f'pl_tool_{name.replace("/", "_")}', REPO / 'tools' / f'{name}.py')
@@ -229,7 +237,7 @@ def test_two_cpu_processes_write_every_image_once(setup):
          setup['ckpt'], '2', '--split', 'train', '--out-dir', str(out),
          '--eval', '--crf-workers', '1'],
         cwd=str(REPO),
-        env=dict(env(), PYTHON=sys.executable, PORT='29653'),
+        env=dict(env(), PYTHON=sys.executable, PORT=str(free_port())),
         capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads((out / SUMMARY_FILE).read_text())

@@ -16,6 +16,14 @@ REPO = Path(__file__).resolve().parents[3]
 KIT_DIR = str(Path(kit.__file__).parent)
 
 
+def free_port() -> int:
+    """A TCP port nobody listens on right now (for torchrun)."""
+    import socket
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
 def train_config(root: str, work_dir: str, max_iters: int = 4,
                  every: int = 2, runner_type: str = 'Runner',
                  persistent: bool = False) -> dict:
@@ -173,7 +181,7 @@ def test_hook_under_two_process_gloo_ddp(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=KIT_DIR)
     proc = subprocess.run(
         [sys.executable, '-m', 'torch.distributed.run',
-         '--nproc_per_node=2', '--master_port=29637', str(script),
+         '--nproc_per_node=2', f'--master_port={free_port()}', str(script),
          str(cfg_path)],
         cwd=str(REPO), env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
