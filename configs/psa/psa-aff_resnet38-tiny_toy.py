@@ -10,13 +10,14 @@ _base_ = [
 ]
 num_classes = 6
 crop_size = (128, 128)
-max_iters = 600
+max_iters = 300
 confident_region_dir = 'work_dirs/psa_toy/confident_regions'
 tiny_arch = dict(
+    _delete_=True,  # replaces the base's arch='a1'
     stem_channels=16,
-    stage_channels=[(32, 32), (64, 64), (64, 64), (64, 128)],
-    stage_blocks=[1, 1, 2, 1],
-    bottleneck_channels=[128, 256])
+    stage_channels=[(16, 16), (32, 32), (32, 32), (32, 64)],
+    stage_blocks=[1, 1, 1, 1],
+    bottleneck_channels=[64, 128])
 model = dict(
     data_preprocessor=dict(size=crop_size),
     backbone=dict(
@@ -26,7 +27,7 @@ model = dict(
         norm_eval=False,
         init_cfg=None),
     decode_head=dict(
-        in_channels=(64, 128, 256),
+        in_channels=(32, 64, 128),
         num_classes=num_classes,
         proj_channels=(16, 32, 64)),
     cam_model='configs/psa/psa-cam_resnet38-tiny_toy.py',

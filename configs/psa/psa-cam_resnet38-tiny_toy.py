@@ -1,5 +1,5 @@
 # PSA stage 1-2 on the toy dataset (data/toy, 128x128, 5 shapes +
-# background): a narrow ResNet-38 (same block layout, widths / 16-32, one
+# background): a narrow ResNet-38 (same block layout, widths / 8-32, one
 # block per stage) trained from scratch on CPU in minutes; every part of
 # psa-cam_resnet38_voc.py is active (dropout, bias-free classifier, the four
 # lr groups, multi-scale + flip CAM summation, la/ha confident regions).
@@ -10,12 +10,13 @@ _base_ = [
 ]
 num_classes = 6
 crop_size = (128, 128)
-max_iters = 600
+max_iters = 300
 tiny_arch = dict(
+    _delete_=True,  # replaces the base's arch='a1'
     stem_channels=16,
-    stage_channels=[(32, 32), (64, 64), (64, 64), (64, 128)],
-    stage_blocks=[1, 1, 2, 1],
-    bottleneck_channels=[128, 256])
+    stage_channels=[(16, 16), (32, 32), (32, 32), (32, 64)],
+    stage_blocks=[1, 1, 1, 1],
+    bottleneck_channels=[64, 128])
 model = dict(
     data_preprocessor=dict(size=crop_size),
     backbone=dict(
@@ -25,7 +26,7 @@ model = dict(
         frozen_stages=-1,
         norm_eval=False,
         init_cfg=None),
-    decode_head=dict(in_channels=256, num_classes=num_classes))
+    decode_head=dict(in_channels=128, num_classes=num_classes))
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadImageLevelLabels'),
@@ -67,7 +68,13 @@ param_scheduler = [
         end=max_iters,
         by_epoch=False)
 ]
+# no validation while training (CPU budget): the CAM masks are evaluated on
+# the train split by tools/make_pseudo_labels.py --eval, and tools/test.py
+# still evaluates on val (test_dataloader)
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+val_dataloader = None
+val_cfg = None
+val_evaluator = None
 default_hooks = dict(
     checkpoint=dict(
         type='CheckpointHook', by_epoch=False, interval=max_iters,

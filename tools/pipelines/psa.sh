@@ -19,7 +19,9 @@
 #   TAG         dataset tag of the config names, default voc (toy: toy)
 #   --crf       dense CRF (PSA parameters) on the random-walk masks
 # Environment: PYTHON (default python), SKIP_TRAINED=1 (default) reuses a
-# stage whose last checkpoint exists.
+# stage whose last checkpoint exists, TRAIN_OPTIONS: extra --cfg-options of
+# every training stage (e.g. "train_cfg.max_iters=10 param_scheduler.0.end=10"
+# for a smoke run).
 #
 # examples:
 #   tools/pipelines/psa.sh configs/psa work_dirs/psa 2
@@ -44,6 +46,7 @@ for arg in "${@:5}"; do
 done
 PYTHON=${PYTHON:-python}
 SKIP_TRAINED=${SKIP_TRAINED:-1}
+read -r -a EXTRA_TRAIN_OPTIONS <<< "${TRAIN_OPTIONS:-}"
 TOOLS=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$WORK_DIR"
 WORK_DIR=$(cd "$WORK_DIR" && pwd)
@@ -70,7 +73,9 @@ train() {  # CONFIG WORK [cfg-options...]
         return
     fi
     local opts=()
-    if [ $# -gt 0 ]; then opts=(--cfg-options "$@"); fi
+    if [ $# -gt 0 ] || [ ${#EXTRA_TRAIN_OPTIONS[@]} -gt 0 ]; then
+        opts=(--cfg-options "$@" "${EXTRA_TRAIN_OPTIONS[@]}")
+    fi
     if [ "$GPUS" -gt 1 ]; then
         PYTHON=$PYTHON bash "$TOOLS/dist_train.sh" "$cfg" "$GPUS" \
             --work-dir "$work" "${opts[@]}"
