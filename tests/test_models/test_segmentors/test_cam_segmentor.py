@@ -167,3 +167,26 @@ def test_neck_and_pretrained_and_errors():
     with pytest.raises(ValueError, match='image labels have 3 classes but '
                        'the model predicts 4'):
         model.predict(torch.randn(1, 3, 32, 32), _samples([[1, 1, 0]]))
+
+
+def test_cls_score_thresh_on_unlabelled_images():
+    model = _build()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        probs = model.decode_head(model.extract_feat(x)).sigmoid()
+        # a threshold between the scores: some classes kept, some rejected
+        thresh = probs.flatten().sort().values[3].item()
+        model.test_cfg['cls_score_thresh'] = thresh
+        kept = probs >= thresh
+        assert 0 < kept.sum() < kept.numel()
+        cams = model.predict_cams(x, _samples([None, None]))
+        assert cams.amax((2, 3)).gt(0.5).eq(kept).all()
+        assert cams[~kept].eq(0).all()
+        # labelled images ignore the classifier's decision
+        labelled = model.predict_cams(x, _samples([[1, 1, 1, 1]] * 2))
+        assert labelled.amax((2, 3)).gt(0.9).all()
+        # everything rejected -> background only
+        model.test_cfg['cls_score_thresh'] = 1.01
+        out = model.predict(x, _samples([None, None]))
+    assert all(o.pred_sem_seg.data.eq(0).all() for o in out)
+    assert all(o.seg_logits.data[1:].eq(0).all() for o in out)

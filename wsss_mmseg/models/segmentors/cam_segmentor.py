@@ -47,6 +47,13 @@ class CAMSegmentor(BaseWeakSegmentor):
     - ``use_img_labels`` (bool): When the batch carries ``gt_img_labels``
       (train splits), zero absent classes before normalising and in the
       output. Default True.
+    - ``cls_score_thresh`` (float | None): For images *without* labels
+      (val/test splits, or ``use_img_labels=False``), zero the classes whose classifier score
+      ``sigmoid(logit)`` (at the first test scale) is below this threshold,
+      as if absent from a label; max normalisation would otherwise stretch
+      every absent class's weak CAM to 1. None keeps all classes (PSA's
+      behaviour, meant for labelled images). Default None. This is our
+      reconstruction, not part of PSA's released code.
     - ``bg_mode`` (str): Background score rule, ``'constant'`` (PSA's
       CAM-only pseudo masks) or ``'power'`` (``(1 - max_c M_c)^alpha``).
       Default 'constant'.
@@ -126,10 +133,6 @@ class CAMSegmentor(BaseWeakSegmentor):
         return self.decode_head.loss(
             self.extract_feat(inputs), data_samples, self.train_cfg)
 
-    def _cams(self, inputs: Tensor) -> Tensor:
-        """Raw CAMs of one forward pass: (B, C_fg, h, w)."""
-        return self.decode_head.cams(self.extract_feat(inputs))
-
     def _fg_labels(self, data_samples: OptSampleList) -> Optional[Tensor]:
         """(B, C_fg) foreground labels if known and used, else None."""
         if not self.test_cfg.get('use_img_labels', True):
@@ -182,15 +185,28 @@ class CAMSegmentor(BaseWeakSegmentor):
         Returns:
             Tensor: (B, C_fg, H, W) max-normalised CAMs.
         """
+        fg_labels = self._fg_labels(data_samples)
+        score_thresh = self.test_cfg.get('cls_score_thresh', None)
+        logits = []
+
+        def cam_fn(x: Tensor) -> Tensor:
+            feats = self.extract_feat(x)
+            if not logits:  # the first pass: first scale, not flipped
+                logits.append(self.decode_head(feats))
+            return self.decode_head.cams(feats)
+
         summed = multi_scale_cam(
-            self._cams,
+            cam_fn,
             inputs,
-            fg_labels=self._fg_labels(data_samples),
+            fg_labels=fg_labels,
             scales=scales if scales is not None else self.test_cfg.get(
                 'scales', (1.0, )),
             flip=flip if flip is not None else self.test_cfg.get(
                 'flip', False),
             align_corners=self.align_corners)
+        if fg_labels is None and score_thresh is not None:
+            present = logits[0].sigmoid() >= score_thresh
+            summed = summed * present.to(summed)[..., None, None]
         return normalize_cam_by_max(
             summed, valid_mask=self._valid_mask(inputs, data_samples))
 
