@@ -55,7 +55,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='config key of the dataloader to take the dataset from '
         '(default: pseudo_label_dataloader, then test_dataloader)')
     parser.add_argument(
-        '--out-dir', required=True, help='directory of the label PNGs')
+        '--out-dir',
+        default=None,
+        help='directory of the label PNGs (default: work_dirs/<config '
+        'name>/pseudo_labels/<split>)')
     parser.add_argument(
         '--crf', action='store_true', help='apply the dense CRF')
     parser.add_argument(
@@ -114,10 +117,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+def default_out_dir(args: argparse.Namespace) -> str:
+    """``work_dirs/<config name>/pseudo_labels/<split>``."""
+    name = os.path.splitext(os.path.basename(args.config))[0]
+    return os.path.join('work_dirs', name, 'pseudo_labels', args.split
+                        or 'default')
+
+
 def generator_kwargs(cfg: Config, args: argparse.Namespace) -> dict:
     """Generator arguments: the config's ``pseudo_label_cfg``, then flags."""
     kwargs = dict(cfg.get('pseudo_label_cfg') or {})
-    kwargs['out_dir'] = args.out_dir
+    kwargs['out_dir'] = args.out_dir or default_out_dir(args)
     if args.crf or args.crf_params:
         crf = kwargs.get('crf')
         params = dict(crf) if isinstance(crf, dict) else {}

@@ -272,3 +272,13 @@ def test_visualize_tool_writes_grids(setup):
     with pytest.raises(KeyError, match='nope'):
         vis.main([setup['cfg'], setup['ckpt'], '--out-dir',
                   str(setup['tmp'] / 'v3'), '--names', 'nope'])
+
+
+def test_default_out_dir(setup, monkeypatch):
+    tool = load_tool('make_pseudo_labels')
+    monkeypatch.chdir(setup['tmp'])
+    summary = tool.main([setup['cfg'], setup['ckpt'], '--split', 'train',
+                         '--crf-workers', '0'])
+    expected = setup['tmp'] / 'work_dirs/pl_cfg/pseudo_labels/train'
+    assert summary['out_dir'] == str(expected)
+    assert len(png_stats(expected)) == 10
