@@ -13,7 +13,7 @@ upsampling) contributes with the area weight ``|S_i ∩ R_j| / |S_i|``, so::
     z_i = sum_j  |S_i ∩ R_j| / |S_i| * f_j
 
 :func:`superpixel_pool` computes this form: it finds the distinct
-(superpixel, cell) pairs of the whole batch with one ``bincount``, gathers
+(superpixel, cell) pairs of the whole batch with one sort-based ``unique``, gathers
 one feature row per pair and reduces them with one ``index_add`` — it never
 builds the ``(H, W, K)`` upsampled copy of the features, and it is exactly
 the per-superpixel mean of the nearest-upsampled map (forward and backward,
@@ -87,18 +87,18 @@ def compact_superpixel_ids(superpixels: Tensor
     _check_ids(superpixels)
     sp = superpixels.long()
     batch = sp.shape[0]
-    valid = sp >= 0
-    # per-image id range: max + 1 (0 for an image without superpixels)
-    per_image_max = torch.where(valid, sp, torch.full_like(sp, -1)).flatten(
-        1).amax(1)
-    sizes = per_image_max + 1
+    # per-image id range: max + 1 (0 for an image without superpixels);
+    # negative ids never raise the max
+    sizes = sp.flatten(1).amax(1).clamp(min=-1) + 1
     offsets = torch.cumsum(sizes, 0) - sizes
     total = int(sizes.sum())
-    glob = torch.where(valid, sp + offsets.view(batch, 1, 1),
-                       torch.full_like(sp, -1))
-    present = torch.bincount(glob[valid], minlength=total) > 0
+    # ignored pixels go to an extra bin ``total`` (no boolean indexing)
+    glob = torch.where(sp >= 0, sp + offsets.view(batch, 1, 1),
+                       torch.full_like(sp, total))
+    present = torch.bincount(glob.flatten(), minlength=total + 1)[:total] > 0
     remap = torch.cumsum(present.long(), 0) - 1
-    ids = torch.where(valid, remap[glob.clamp(min=0)], glob)
+    remap = torch.cat([remap, remap.new_full((1, ), -1)])
+    ids = remap[glob]
     owner = torch.repeat_interleave(
         torch.arange(batch, device=sp.device), sizes)
     batch_idx = owner[present]
@@ -125,8 +125,8 @@ def superpixel_pool(feats: Tensor, ids: Tensor,
     """Mean feature of every superpixel, area-weighted on the feature grid.
 
     ``z_i = sum_j |S_i ∩ R_j| / |S_i| * f_j`` (SPN eq. of the superpixel
-    pooling layer), computed for the whole batch with one ``bincount`` and
-    one ``index_add``.
+    pooling layer), computed for the whole batch with one sort-based count
+    of the (superpixel, cell) pairs and one ``index_add``.
 
     Args:
         feats (Tensor): (B, K, h, w) feature map.
@@ -157,26 +157,31 @@ def superpixel_pool(feats: Tensor, ids: Tensor,
     # batch-global cell of every pixel
     cell = cell.view(1, height, width) + cells_per_img * torch.arange(
         batch, device=feats.device).view(batch, 1, 1)
-    valid = ids >= 0
-    seg = ids[valid]
-    cell = cell[valid]
     num_cells = batch * cells_per_img
-    if seg.numel() and int(seg.max()) >= num_segments:
-        raise ValueError(f'superpixel id {int(seg.max())} out of range for '
+    top = int(ids.max()) if ids.numel() else -1
+    if top >= num_segments:
+        raise ValueError(f'superpixel id {top} out of range for '
                          f'num_segments={num_segments}')
-    # one bincount over (segment, cell) pairs: |S_i ∩ R_j|
-    pair_key = seg * num_cells + cell
+    # ignored pixels (-1) pool into a dummy segment ``num_segments``
+    seg = torch.where(ids >= 0, ids, torch.full_like(ids, num_segments))
+    # one sort-based count over (segment, cell) pairs: |S_i ∩ R_j|
+    # (int32 keys sort faster when they fit)
+    key_dtype = torch.int32 if (num_segments + 1) * num_cells < 2**31 \
+        else torch.int64
+    pair_key = (seg.to(key_dtype) * num_cells + cell.to(key_dtype)).flatten()
     pair_key, overlap = torch.unique(pair_key, return_counts=True)
     pair_seg = torch.div(pair_key, num_cells, rounding_mode='floor')
-    pair_cell = pair_key - pair_seg * num_cells
-    area = torch.zeros(num_segments, dtype=torch.long, device=feats.device)
+    pair_cell = (pair_key - pair_seg * num_cells).long()
+    pair_seg = pair_seg.long()
+    area = torch.zeros(
+        num_segments + 1, dtype=torch.long, device=feats.device)
     area.index_add_(0, pair_seg, overlap)
     weight = overlap.to(feats.dtype) / area[pair_seg].to(feats.dtype)
     flat = feats.permute(0, 2, 3, 1).reshape(num_cells, channels)
-    pooled = feats.new_zeros(num_segments, channels)
+    pooled = feats.new_zeros(num_segments + 1, channels)
     pooled = pooled.index_add(0, pair_seg,
                               flat[pair_cell] * weight.unsqueeze(1))
-    return pooled, area
+    return pooled[:num_segments], area[:num_segments]
 
 
 def superpixel_pool_reference(feats: Tensor,
