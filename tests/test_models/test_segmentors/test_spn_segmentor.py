@@ -182,3 +182,36 @@ def test_batch_padding_pads_superpixels():
     sp = model._superpixels(samples, (64, 64))
     assert sp.shape == (1, 64, 64)
     assert (sp[0, 48:] == -1).all() and (sp[0, :48] == 0).all()
+
+
+def test_non_square_batch_padded_to_square_then_resized(monkeypatch):
+    model = MODELS.build(_cfg(batch_sizes=(128, )))
+    seen = {}
+
+    def spy(feats, enc, ids, batch_idx, num):
+        seen['ids'] = ids
+        return torch.zeros(1, 3, requires_grad=True), None
+
+    monkeypatch.setattr(model.decode_head, 'forward', spy)
+    sp = torch.arange(4).view(2, 2).repeat_interleave(16, 0) \
+        .repeat_interleave(32, 1)[None]  # 32 x 64, 4 blocks of 16 x 32
+    model.loss(torch.randn(1, 3, 32, 64), _samples(1, (32, 64), sp=sp))
+    ids = seen['ids'][0]
+    # padded to 64 x 64 (bottom half -1), then resized x2
+    assert ids.shape == (128, 128)
+    assert (ids[64:] == -1).all()
+    assert ids[0, 0] == 0 and ids[0, 127] == 1 and ids[63, 0] == 2
+    assert ids[32, 64] == 3
+
+
+def test_predict_non_square_keeps_level_sets():
+    model = MODELS.build(_cfg()).eval()
+    sp = torch.arange(8).view(2, 4).repeat_interleave(16, 0) \
+        .repeat_interleave(16, 1)[None]  # 32 x 64
+    with torch.no_grad():
+        out = model.predict(torch.randn(1, 3, 32, 64),
+                            _samples(1, (32, 64), sp=sp))
+    pred = out[0].pred_sem_seg.data[0]
+    assert pred.shape == (32, 64)
+    blocks = pred.view(2, 16, 4, 16)
+    assert (blocks == blocks[:, :1, :, :1]).all()

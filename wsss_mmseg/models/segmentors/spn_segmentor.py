@@ -18,6 +18,26 @@ from .base_weak_segmentor import BaseWeakSegmentor
 SPN_SCALES = (250, 300, 350, 400, 450, 500)
 
 
+def pad_to_square(inputs: Tensor, superpixels: Tensor) -> Tuple[Tensor,
+                                                                Tensor]:
+    """Pad a batch at the bottom/right to a square.
+
+    Args:
+        inputs (Tensor): (B, 3, H, W) normalised images (padded with 0,
+            i.e. the mean colour).
+        superpixels (Tensor): (B, H, W) ids (padded with -1 = none).
+
+    Returns:
+        tuple: (B, 3, S, S) and (B, S, S), S = max(H, W).
+    """
+    height, width = inputs.shape[-2:]
+    side = max(height, width)
+    if height == width:
+        return inputs, superpixels
+    pad = (0, side - width, 0, side - height)
+    return F.pad(inputs, pad, value=0.0), F.pad(superpixels, pad, value=-1)
+
+
 @MODELS.register_module()
 class SPNSegmentor(BaseWeakSegmentor):
     """SPN: frozen VGG-16 with switches, unpooling upsampler, superpixel
@@ -26,8 +46,9 @@ class SPNSegmentor(BaseWeakSegmentor):
     ::
 
         loss(inputs, data_samples)
-         ├─ batch-level random square resize (train_cfg.batch_sizes):
-         │    images bilinear, superpixels nearest — one size per batch
+         ├─ batch-level pad to square and random square resize
+         │    (train_cfg): images bilinear, superpixels nearest (-1 on
+         │    padding) — one size per batch
          ├─ backbone (VGG16Switches) -> z, switches
          ├─ neck (SwitchUnpoolUpsampler) -> F (B, K, H/16, W/16)
          └─ head: SP branch (superpixel pooling -> mean -> FC) + GAP
@@ -47,15 +68,27 @@ class SPNSegmentor(BaseWeakSegmentor):
 
     ``train_cfg`` keys:
 
+    - ``pad_to_square`` (bool): pad the batch (already padded to a common
+      size by the data preprocessor, bottom/right) to a square, images with
+      0 and superpixels with -1 (ignored by the pooling). Default True
+      [paper: each image is padded to a square; here the batch is, which is
+      the same for VOC's 500 x 375 / 375 x 500 images].
     - ``batch_sizes`` (Sequence[int] | None): square sizes, one drawn per
-      batch (paper: 250..500 step 50). The pipeline makes every image
-      square and of one size (pad to square + fixed resize), then the whole
-      batch is resized here, so images and superpixels stay aligned and
-      stackable. None: keep the pipeline's size. Default ``SPN_SCALES``.
+      batch (paper: 250..500 step 50); images bilinear, superpixels
+      nearest, so they stay aligned and the batch stays stackable. None:
+      keep the size. Default ``SPN_SCALES``.
+    - ``flip_prob`` (float): horizontal flip of the whole batch [ours; the
+      paper mentions none]. Default 0.
+
+    The training pipeline therefore needs no geometric transform:
+    ``LoadImageFromFile``, ``LoadImageLevelLabels``, ``LoadSuperpixels``,
+    ``PackWeakSegInputs``.
 
     ``test_cfg`` keys (besides :class:`BaseWeakSegmentor`'s ``scales``,
     ``flip``, ``use_img_labels``, ``crf``; ``fusion`` is always max [paper]):
 
+    - ``pad_to_square`` (bool): pad to a square before resizing to the
+      scales, crop the result back. Default True [paper].
     - ``scales``: (h, w) pairs or floats; paper: six squares 250..500.
     - ``sp_cam_threshold`` (float): fraction of each class's max. 0.5.
     - ``presence`` (str): 'labels' uses ``gt_img_labels`` when the samples
@@ -170,6 +203,10 @@ class SPNSegmentor(BaseWeakSegmentor):
         labels = get_img_labels(data_samples, required=True)[:, 1:]
         sp = self._superpixels(data_samples, inputs.shape[-2:]).to(
             inputs.device)
+        if self.train_cfg.get('pad_to_square', True):
+            inputs, sp = pad_to_square(inputs, sp)
+        if torch.rand(()) < self.train_cfg.get('flip_prob', 0.0):
+            inputs, sp = inputs.flip(-1), sp.flip(-1)
         sizes = self.train_cfg.get('batch_sizes')
         if sizes:
             pick = int(torch.randint(len(sizes), (1, )))
@@ -215,12 +252,15 @@ class SPNSegmentor(BaseWeakSegmentor):
         batch, _, height, width = inputs.shape
         sp = self._superpixels(data_samples, (height, width)).to(
             inputs.device)
+        if self.test_cfg.get('pad_to_square', True):
+            inputs, sp = pad_to_square(inputs, sp)
         ids, batch_idx, num = compact_superpixel_ids(sp)
+        side_h, side_w = inputs.shape[-2:]
         head = self.decode_head
         fused = None
         prob = None
-        for size in self._scales(height, width, scales):
-            x = inputs if size == (height, width) else F.interpolate(
+        for size in self._scales(side_h, side_w, scales):
+            x = inputs if size == (side_h, side_w) else F.interpolate(
                 inputs, size=size, mode='bilinear', align_corners=False)
             ids_s = resize_superpixels(ids, size)
             for flipped in ((False, True) if flip else (False, )):
@@ -244,7 +284,8 @@ class SPNSegmentor(BaseWeakSegmentor):
         floor = torch.where(torch.isfinite(floor), floor,
                             torch.zeros_like(floor))
         fused = torch.where(finite, fused, floor.expand_as(fused))
-        cam = paint_superpixels(fused, ids, fill=float(fused.min()))
+        cam = paint_superpixels(fused, ids[:, :height, :width],
+                                fill=float(fused.min()))
         present = None
         if self.test_cfg.get('presence', 'labels') == 'labels':
             labels = get_img_labels(data_samples)
