@@ -1,3 +1,10 @@
 from .formatting import PackWeakSegInputs
+from .geometric import PadToSquare, RandomSquareResize, SquareResize
+from .loading import (CheckedLoadAnnotations, CheckedLoadImageFromFile,
+                      LoadImageLevelLabels, LoadSuperpixels)
 
-__all__ = ['PackWeakSegInputs']
+__all__ = [
+    'PackWeakSegInputs', 'CheckedLoadAnnotations', 'CheckedLoadImageFromFile',
+    'LoadImageLevelLabels', 'LoadSuperpixels', 'PadToSquare',
+    'RandomSquareResize', 'SquareResize'
+]
