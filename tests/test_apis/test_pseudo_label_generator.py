@@ -219,6 +219,20 @@ def test_missing_ground_truth_reported(tmp_path, data_root):
     assert ev['num_evaluated'] == 5 and ev['mIoU'] is not None
 
 
+def test_encode_label_png_round_trip():
+    import io
+    # single-valued maps must keep their index (Pillow remaps palette-less
+    # 'P' images on save)
+    for value in (0, 4, 15, 255):
+        data = encode_label_png(np.full((3, 5), value))
+        with Image.open(io.BytesIO(data)) as img:
+            assert img.mode == 'P'
+            np.testing.assert_array_equal(np.array(img), value)
+    label = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    with Image.open(io.BytesIO(encode_label_png(label))) as img:
+        np.testing.assert_array_equal(np.array(img), label)
+
+
 def test_encode_label_png_checks():
     with pytest.raises(ValueError, match=r'\(H, W\)'):
         encode_label_png(np.zeros((2, 2, 2)))
