@@ -28,6 +28,7 @@ model = dict(
         arch=tiny_vgg,
         extra_conv_channels=None,
         frozen=False,
+        norm_cfg=dict(type='BN', requires_grad=True),  # from scratch
         init_cfg=None),
     decode_head=dict(
         type='DecoupledHead',

@@ -31,8 +31,10 @@ model = dict(
         arch=tiny_vgg,
         extra_conv_channels=32,
         # trained from scratch here (no tiny ImageNet VGG exists), so the
-        # encoder is not frozen on the toy set
+        # encoder is not frozen on the toy set and has BN (a plain 13-conv
+        # VGG does not learn from scratch in a toy budget)
         frozen=False,
+        norm_cfg=dict(type='BN', requires_grad=True),
         init_cfg=None),
     neck=dict(in_channels=32, channels=(32, 32, 32, 32), pool5_channels=32),
     decode_head=dict(

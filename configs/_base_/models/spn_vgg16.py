@@ -14,7 +14,10 @@ data_preprocessor = dict(
     std=[58.395, 57.12, 57.375],
     bgr_to_rgb=True,
     pad_val=0,
-    seg_pad_val=255)
+    seg_pad_val=255,
+    # batches are padded bottom/right to a common size (the segmentor pads
+    # the superpixels alike with -1), then to a square by the segmentor
+    size_divisor=32)
 model = dict(
     type='SPNSegmentor',
     num_classes=num_classes,

@@ -115,3 +115,15 @@ def test_bad_checkpoint_and_input():
         VGG16Switches(arch='vgg19')
     with pytest.raises(ValueError, match='too small'):
         VGG16Switches(arch=TINY)(torch.randn(1, 3, 16, 16))
+
+
+def test_norm_option():
+    model = VGG16Switches(arch=TINY, frozen=False,
+                          norm_cfg=dict(type='BN'))
+    assert len(model.norms) == 5 and len(model.norms[2]) == 3
+    z, _ = model(torch.randn(2, 3, 64, 64))
+    z.sum().backward()
+    assert model.norms[0][0].weight.grad is not None
+    frozen = VGG16Switches(arch=TINY, norm_cfg=dict(type='BN')).train()
+    assert not frozen.norms[0][0].training
+    assert not frozen.norms[0][0].weight.requires_grad

@@ -7,6 +7,7 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 from torch import Tensor
 
@@ -115,6 +116,11 @@ class VGG16Switches(BaseModule):
             3x3 conv (paper: 512). None: no extra conv.
         frozen (bool): Freeze the VGG convolutions (paper: True). The extra
             conv is always trainable.
+        norm_cfg (dict, optional): A norm after every VGG conv (kept in
+            ``norms``; not in ImageNet VGG-16, whose checkpoints then leave
+            the norms at their init). Default None (plain VGG-16). Useful
+            for training a thin VGG from scratch (toy configs) [ours].
+            Frozen norms stay in train mode unless frozen (then eval).
         init_cfg (dict, optional): ``dict(type='Pretrained',
             checkpoint=PATH)`` loads torchvision, mmpretrain or converted
             VGG-16 checkpoints (see :func:`convert_vgg16_state_dict`).
@@ -127,6 +133,7 @@ class VGG16Switches(BaseModule):
                  in_channels: int = 3,
                  extra_conv_channels: Optional[int] = 512,
                  frozen: bool = True,
+                 norm_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if isinstance(arch, str):
@@ -141,13 +148,19 @@ class VGG16Switches(BaseModule):
         self.widths = widths
         self.frozen = frozen
         self.stages = nn.ModuleList()
+        self.norms = nn.ModuleList() if norm_cfg else None
         cin = in_channels
         for stage in widths:
             convs = nn.ModuleList()
+            norms = nn.ModuleList()
             for cout in stage:
                 convs.append(nn.Conv2d(cin, cout, 3, padding=1))
+                if norm_cfg:
+                    norms.append(build_norm_layer(norm_cfg, cout)[1])
                 cin = cout
             self.stages.append(convs)
+            if norm_cfg:
+                self.norms.append(norms)
         self.extra_conv = None
         self.out_channels = cin
         if extra_conv_channels:
@@ -157,6 +170,9 @@ class VGG16Switches(BaseModule):
         if frozen:
             for p in self.stages.parameters():
                 p.requires_grad = False
+            if self.norms is not None:
+                for p in self.norms.parameters():
+                    p.requires_grad = False
 
     def init_weights(self) -> None:
         """Load (and convert) a pretrained VGG-16, else default init."""
@@ -169,7 +185,10 @@ class VGG16Switches(BaseModule):
             converted = convert_vgg16_state_dict(
                 state, num_convs=sum(len(s) for s in self.widths))
             missing, unexpected = self.load_state_dict(converted, strict=False)
-            missing = [k for k in missing if not k.startswith('extra_conv')]
+            missing = [
+                k for k in missing
+                if not k.startswith(('extra_conv', 'norms'))
+            ]
             if missing or unexpected:
                 raise KeyError(
                     f'VGG16Switches: checkpoint {cfg["checkpoint"]} does not '
@@ -188,9 +207,12 @@ class VGG16Switches(BaseModule):
             :class:`PoolSwitch` of pool1..pool5.
         """
         switches: List[PoolSwitch] = []
-        for convs in self.stages:
-            for conv in convs:
-                x = F.relu(conv(x), inplace=True)
+        for s, convs in enumerate(self.stages):
+            for l, conv in enumerate(convs):
+                x = conv(x)
+                if self.norms is not None:
+                    x = self.norms[s][l](x)
+                x = F.relu(x, inplace=True)
             size = (int(x.shape[-2]), int(x.shape[-1]))
             if size[0] < 2 or size[1] < 2:
                 raise ValueError(
@@ -201,3 +223,10 @@ class VGG16Switches(BaseModule):
         if self.extra_conv is not None:
             x = F.relu(self.extra_conv(x))
         return x, tuple(switches)
+
+    def train(self, mode: bool = True) -> 'VGG16Switches':
+        """Set the mode; frozen norms stay in eval mode."""
+        super().train(mode)
+        if self.frozen and self.norms is not None:
+            self.norms.eval()
+        return self
