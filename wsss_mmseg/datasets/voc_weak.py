@@ -178,6 +178,15 @@ class PascalVOCWeakDataset(BaseSegDataset):
             return None  # another label set: mask ids index new_classes
         return super().get_label_map(new_classes)
 
+    def _update_palette(self) -> list:
+        """mmseg's palette update; a different class set given without a
+        palette takes the first ``len(classes)`` colours of VOC's map."""
+        palette = self._metainfo.get('palette', [])
+        classes = self._metainfo.get('classes', [])
+        if self.label_map is None and len(palette) > len(classes):
+            return type(palette)(palette[:len(classes)])
+        return super()._update_palette()
+
     @property
     def num_classes(self) -> int:
         """Number of classes including the background."""
