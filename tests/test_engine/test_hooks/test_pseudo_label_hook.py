@@ -99,6 +99,16 @@ def test_hook_rounds_log_miou_and_switch_labels(tmp_path):
         osp.join(runner.work_dir, 'iter_4.pth'), weights_only=False)
     assert ckpt['meta']['pseudo_label_dir'] == last
 
+    # resuming points the training data at the saved label dir again
+    cfg2 = Config(train_config(root, str(tmp_path / 'work2')))
+    cfg2.custom_hooks[0]['at_train_end'] = False
+    cfg2.load_from = osp.join(runner.work_dir, 'iter_4.pth')
+    cfg2.resume = True
+    runner2 = Runner.from_cfg(cfg2)
+    runner2.train()  # already at max_iters: only before/after_train run
+    assert runner2.train_dataloader.dataset.data_prefix['seg_map_path'] == \
+        last
+
 
 def test_hook_restarts_persistent_workers(tmp_path):
     from mmengine.runner import Runner
