@@ -123,3 +123,27 @@ def test_pseudo_label_metric_from_predictions():
     empty.process({}, [_sample(gt, 'a.jpg')])
     with pytest.raises(ValueError, match='no image had both'):
         empty.compute_metrics(empty.results)
+
+
+def test_pseudo_label_metric_in_evaluator_replacing_iou_metric(tmp_path):
+    from mmengine.evaluator import Evaluator
+    write_label_png(str(tmp_path / 'a.png'), np.array([[0, 1], [1, 1]],
+                                                      np.uint8))
+    evaluator = Evaluator(
+        dict(type='wsss_mmseg.PseudoLabelMetric', iou_metrics=['mIoU'],
+             pred_dir=str(tmp_path)))
+    evaluator.dataset_meta = dict(classes=['bg', 'fg'])
+    gt = np.array([[0, 1], [0, 1]])
+    evaluator.process([_as_sample(gt, '/x/a.jpg')])
+    res = evaluator.evaluate(1)
+    # bg: 1 / 2, fg: 2 / 3
+    assert res['pseudo_label/mIoU'] == pytest.approx(
+        100 * (1 / 2 + 2 / 3) / 2, abs=0.01)
+    with pytest.raises(ValueError, match='mIoU only'):
+        PseudoLabelMetric(iou_metrics=['mDice'])
+
+
+def _as_sample(gt, img_path):
+    ds = SegDataSample(metainfo=dict(img_path=img_path))
+    ds.gt_sem_seg = PixelData(data=torch.from_numpy(gt)[None])
+    return ds

@@ -34,6 +34,9 @@ class PseudoLabelMetric(BaseMetric):
         img_root (str, optional): The dataset's image directory (to keep
             sub-folders in the names). Default None: bare file names.
         ignore_index (int): Ground-truth label to ignore. Default 255.
+        iou_metrics (list[str]): Accepted for drop-in use where an
+            ``IoUMetric`` config is overridden (``test_evaluator.type=
+            PseudoLabelMetric``); only ``['mIoU']`` is supported.
         collect_device (str): As in :class:`BaseMetric`.
         prefix (str, optional): As in :class:`BaseMetric`.
     """
@@ -45,9 +48,13 @@ class PseudoLabelMetric(BaseMetric):
                  suffix: str = '.png',
                  img_root: Optional[str] = None,
                  ignore_index: int = 255,
+                 iou_metrics: Sequence[str] = ('mIoU', ),
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
+        if list(iou_metrics) != ['mIoU']:
+            raise ValueError('PseudoLabelMetric computes mIoU only, got '
+                             f'iou_metrics={list(iou_metrics)}')
         self.pred_dir = pred_dir
         self.suffix = suffix
         self.img_root = img_root
