@@ -402,7 +402,10 @@ def _encode_jpeg(img: np.ndarray, quality: int) -> bytes:
 
 def encode_palette_png(mask: np.ndarray) -> bytes:
     """Encode a (H, W) uint8 label map as a VOC palette PNG."""
-    png = Image.fromarray(mask, 'P')
+    mask = np.ascontiguousarray(mask, dtype=np.uint8)
+    # explicit raw 'P' decode: the indices are stored as they are
+    png = Image.frombuffer('P', (mask.shape[1], mask.shape[0]),
+                          mask.tobytes(), 'raw', 'P', 0, 1)
     png.putpalette(voc_colormap().ravel().tolist())
     buf = io.BytesIO()
     png.save(buf, format='PNG')
