@@ -36,6 +36,7 @@ from mmengine.registry import init_default_scope
 
 from wsss_mmseg.apis import (PseudoLabelGenerator, init_dist_for_launcher,
                              init_weak_model, split_dataset_cfg)
+from wsss_mmseg.apis.split_utils import pseudo_label_dataloader_key
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -146,6 +147,9 @@ def generator_kwargs(cfg: Config, args: argparse.Namespace) -> dict:
     if args.no_resume:
         kwargs['resume'] = False
     kwargs['evaluate'] = bool(args.eval)
+    # data loading workers of the split's dataloader config
+    loader = cfg[pseudo_label_dataloader_key(cfg, args.dataloader)]
+    kwargs.setdefault('num_workers', loader.get('num_workers', 0))
     return kwargs
 
 

@@ -55,7 +55,8 @@ def setup(tmp_path):
         custom_imports=dict(imports=['pl_testkit']),
         model=kit.model_cfg(),
         pseudo_label_dataloader=dict(
-            batch_size=1, dataset=kit.dataset_cfg(root, 'val')),
+            batch_size=1, num_workers=1,
+            dataset=kit.dataset_cfg(root, 'val')),
         pseudo_label_cfg=dict(progress=False))
     cfg_path = tmp_path / 'pl_cfg.py'
     Config(cfg).dump(str(cfg_path))

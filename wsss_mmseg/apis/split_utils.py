@@ -19,6 +19,20 @@ PSEUDO_LABEL_DATALOADER_KEYS = ('pseudo_label_dataloader', 'test_dataloader',
                                 'val_dataloader')
 
 
+def pseudo_label_dataloader_key(cfg: Config,
+                                dataloader_key: Optional[str] = None) -> str:
+    """The dataloader key the pseudo-label tools read (see
+    :func:`split_dataset_cfg`)."""
+    keys = (dataloader_key, ) if dataloader_key else \
+        PSEUDO_LABEL_DATALOADER_KEYS
+    key = next((k for k in keys if cfg.get(k) is not None), None)
+    if key is None:
+        raise KeyError(f'the config defines none of {list(keys)}; add a '
+                       '`pseudo_label_dataloader` (see '
+                       'configs/_base_/datasets/*_weak.py)')
+    return key
+
+
 def split_dataset_cfg(cfg: Config,
                       split: Optional[str] = None,
                       dataloader_key: Optional[str] = None) -> ConfigDict:
@@ -42,13 +56,7 @@ def split_dataset_cfg(cfg: Config,
     Returns:
         ConfigDict: A copy of the dataset config.
     """
-    keys = (dataloader_key, ) if dataloader_key else \
-        PSEUDO_LABEL_DATALOADER_KEYS
-    key = next((k for k in keys if cfg.get(k) is not None), None)
-    if key is None:
-        raise KeyError(f'the config defines none of {list(keys)}; add a '
-                       '`pseudo_label_dataloader` (see '
-                       'configs/_base_/datasets/*_weak.py)')
+    key = pseudo_label_dataloader_key(cfg, dataloader_key)
     dataset = copy.deepcopy(cfg[key]['dataset'])
     if split is None:
         return dataset
