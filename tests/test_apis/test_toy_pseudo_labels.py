@@ -99,3 +99,23 @@ def test_toy_pseudo_dataset_config_reads_pseudo_labels(toy_root, tmp_path):
         # the fake label of that image (+ 255 of padding, if any)
         assert 1 + names.index(name) % 5 in values
         assert values <= {1 + names.index(name) % 5, 255}
+
+
+@pytest.mark.parametrize('name,ann_file,img_dir', [
+    ('toy_pseudo', 'ImageSets/Segmentation/train_aug.txt', 'JPEGImages'),
+    ('voc_pseudo', 'ImageSets/Segmentation/train_aug.txt', 'JPEGImages'),
+    ('coco_pseudo', 'ImageSets/train.txt', 'train2014'),
+])
+def test_pseudo_dataset_configs_merge(name, ann_file, img_dir):
+    cfg = Config.fromfile(str(REPO / f'configs/_base_/datasets/{name}.py'))
+    ds = cfg.train_dataloader.dataset
+    assert ds.ann_file == ann_file
+    # the base's image folder is kept, the masks come from the pseudo labels
+    assert ds.data_prefix == dict(
+        img_path=img_dir, seg_map_path=cfg.pseudo_label_dir)
+    assert [t['type'] for t in ds.pipeline][:2] == [
+        'LoadImageFromFile', 'LoadAnnotations'
+    ]
+    # validation keeps the real masks
+    assert cfg.val_dataloader.dataset.data_prefix.seg_map_path != \
+        cfg.pseudo_label_dir
