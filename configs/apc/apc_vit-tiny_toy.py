@@ -18,7 +18,7 @@ max_iters = 600
 
 model = dict(
     num_classes=num_classes,
-    data_preprocessor=dict(size=train_size),
+    data_preprocessor=dict(size_divisor=8),
     backbone=dict(
         # replaces the base's arch='b'
         arch=dict(

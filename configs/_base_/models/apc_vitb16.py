@@ -18,8 +18,8 @@ model = dict(
         mean=[127.5, 127.5, 127.5],
         std=[127.5, 127.5, 127.5],
         bgr_to_rgb=True,
-        # training images are resized to this square; the pad is a no-op
-        size=(384, 384),
+        # pad to whole patches (a no-op after the pipelines' square resize)
+        size_divisor=16,
         pad_val=0,
         seg_pad_val=255),
     backbone=dict(
