@@ -185,6 +185,11 @@ def test_out_dir_permission_denied(tmp_path, data_root, monkeypatch):
         run(tmp_path / 'labels', data_root)
 
 
+def test_out_dir_must_not_be_the_ground_truth(data_root):
+    with pytest.raises(ValueError, match='ground-truth dir'):
+        run(osp.join(data_root, 'SegmentationClass'), data_root)
+
+
 def test_split_without_labels_when_required(tmp_path, data_root):
     gen = PseudoLabelGenerator(
         str(tmp_path), require_img_labels=True, crf_workers=0,

@@ -383,6 +383,11 @@ class PseudoLabelGenerator:
         dataset = build_dataset(dataset)
         num_classes = self._check_classes(model, dataset)
         names = self.output_names(dataset)
+        gt_dir = getattr(dataset, 'data_prefix', {}).get('seg_map_path')
+        if gt_dir and osp.realpath(gt_dir) == osp.realpath(self.out_dir):
+            raise ValueError(
+                f'out dir {self.out_dir} is the ground-truth dir of the '
+                'split (data_prefix.seg_map_path); choose another out dir')
 
         check_writable_dir(self.out_dir, 'pseudo-label out dir')
         if self.save_scores:
