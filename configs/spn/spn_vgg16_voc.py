@@ -1,8 +1,8 @@
 # SPN (Kwak, Hong & Han, AAAI 2017) on PASCAL VOC 2012 train_aug with
 # image-level labels: frozen VGG-16 + switches, unpooling upsampler,
 # superpixel pooling (SP) + GAP branches. Stage 1 of tools/pipelines/spn.sh.
-#   python tools/dataset_converters/make_superpixels.py data/VOCdevkit/VOC2012 \
-#       --config configs/spn/spn_vgg16_voc.py --workers 8   # every image
+#   python tools/dataset_converters/make_superpixels.py \
+#       data/VOCdevkit/VOC2012 --config configs/spn/spn_vgg16_voc.py --workers 8   # every image
 #   tools/dist_train.sh configs/spn/spn_vgg16_voc.py 2
 #   tools/make_pseudo_labels.py configs/spn/spn_vgg16_voc.py CKPT \
 #       --split train_aug --out-dir data/VOCdevkit/VOC2012/PseudoLabels/spn

@@ -14,8 +14,8 @@ Times forward + backward of:
 3. a bare ``index_add_`` lower bound — a single ``index_add`` of M x K rows
    with precomputed indices and weights (the data movement any scatter
    implementation needs) plus its backward gather;
-4. with ``--dense``, for context, the dense pixel-level scatter (upsample to H x W, then one
-   ``index_add`` over all pixels) — what the area weighting avoids
+4. with ``--dense``, for context, the dense pixel-level scatter (upsample
+   to H x W, then one ``index_add`` over all pixels) — what the area weighting avoids
    materialising (its extra memory is printed).
 
 Superpixels are SLIC maps of real photos (``skimage.data``) resized to the

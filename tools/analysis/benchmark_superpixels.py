@@ -59,7 +59,8 @@ def superpixel_miou(tool, root: str, split: str, params: dict,
     conf = np.zeros((num_classes, num_classes), np.int64)
     counts = []
     for name in ids:
-        img = cv2.imread(osp.join(root, 'JPEGImages', name + '.jpg'))[..., ::-1]
+        img = cv2.imread(osp.join(root, 'JPEGImages',
+                                  name + '.jpg'))[..., ::-1]
         from PIL import Image
         gt = np.array(Image.open(
             osp.join(root, 'SegmentationClass', name + '.png')))
@@ -82,7 +83,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--images', type=int, default=32)
     parser.add_argument('--toy', default=osp.join(REPO, 'data', 'toy'))
-    parser.add_argument('--toy-split', default='ImageSets/Segmentation/train.txt')
+    parser.add_argument('--toy-split',
+                        default='ImageSets/Segmentation/train.txt')
     args = parser.parse_args()
     tool = load_tool()
     print(f'{os.cpu_count()} CPU cores visible')

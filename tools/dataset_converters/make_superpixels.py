@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Compute and cache superpixel maps for a dataset split (SPN, methods.md §1.2).
+"""Compute and cache superpixel maps of a dataset split (SPN, methods §1.2).
 
 One label map per image, ids contiguous ``0..N-1``, computed on the original
 image with scikit-image: Felzenszwalb-Huttenlocher (default [ours]) or SLIC.
@@ -17,8 +17,8 @@ Layout::
 Examples::
 
     # VOC train_aug with the SPN config's superpixel_cfg
-    python tools/dataset_converters/make_superpixels.py data/VOCdevkit/VOC2012 \\
-        --split ImageSets/Segmentation/train_aug.txt --workers 8 \\
+    python tools/dataset_converters/make_superpixels.py \\
+        data/VOCdevkit/VOC2012 --split ImageSets/Segmentation/train_aug.txt --workers 8 \\
         --config configs/spn/spn_vgg16_voc.py
     # SLIC, explicit parameters
     python tools/dataset_converters/make_superpixels.py data/toy \\

@@ -1,4 +1,4 @@
-"""Feature upsampler of SPN (Kwak et al., AAAI 2017, §3.1), methods.md §1.1.2.
+"""Feature upsampler of SPN (Kwak et al., AAAI 2017), methods.md §1.1.2.
 
 Two deconvolutions, an unpooling with the encoder's pool5 switches, two more
 deconvolutions; BN + ReLU after every deconvolution. The output has K

@@ -13,8 +13,8 @@ upsampling) contributes with the area weight ``|S_i ∩ R_j| / |S_i|``, so::
     z_i = sum_j  |S_i ∩ R_j| / |S_i| * f_j
 
 :func:`superpixel_pool` computes this form: it finds the distinct
-(superpixel, cell) pairs of the whole batch with one sort-based ``unique``, gathers
-one feature row per pair and reduces them with one ``index_add`` — it never
+(superpixel, cell) pairs of the whole batch with one sort-based ``unique``,
+gathers one feature row per pair and reduces them with one ``index_add`` — it never
 builds the ``(H, W, K)`` upsampled copy of the features, and it is exactly
 the per-superpixel mean of the nearest-upsampled map (forward and backward,
 up to float summation order).
