@@ -93,6 +93,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--save-scores', action='store_true',
         help='also write <name>.npz with the scores of the present classes')
     parser.add_argument(
+        '--score-dir', default=None,
+        help='directory of the score files (default: the out dir)')
+    parser.add_argument(
+        '--postprocess', default=None,
+        help='registered post-processor (scores -> labels), e.g. '
+        'ConfidenceThresholdLabeler; default: the config\'s '
+        'pseudo_label_cfg.postprocess, else argmax')
+    parser.add_argument(
         '--no-resume', action='store_true',
         help='rewrite complete files instead of skipping them')
     parser.add_argument(
@@ -142,8 +150,12 @@ def generator_kwargs(cfg: Config, args: argparse.Namespace) -> dict:
         kwargs['use_img_labels'] = False
     if args.require_img_labels:
         kwargs['require_img_labels'] = True
-    if args.save_scores:
+    if args.save_scores or args.score_dir:
         kwargs['save_scores'] = True
+    if args.score_dir:
+        kwargs['score_dir'] = args.score_dir
+    if args.postprocess:
+        kwargs['postprocess'] = args.postprocess
     if args.no_resume:
         kwargs['resume'] = False
     kwargs['evaluate'] = bool(args.eval)

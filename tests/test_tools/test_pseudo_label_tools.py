@@ -275,6 +275,20 @@ def test_visualize_tool_writes_grids(setup):
                   str(setup['tmp'] / 'v3'), '--names', 'nope'])
 
 
+def test_score_dir_and_postprocess_flags(setup):
+    tool = load_tool('make_pseudo_labels')
+    out, scores = setup['tmp'] / 'out', setup['tmp'] / 'scores'
+    summary = tool.main([
+        setup['cfg'], setup['ckpt'], '--split', 'train', '--out-dir',
+        str(out), '--score-dir', str(scores), '--postprocess',
+        'ConfidenceThresholdLabeler', '--crf-workers', '0'
+    ])
+    assert summary['settings']['postprocess'] == 'ConfidenceThresholdLabeler'
+    assert sorted(os.listdir(scores)) == [f'img_{i:03d}.npz'
+                                          for i in range(10)]
+    assert len(png_stats(out)) == 10
+
+
 def test_default_out_dir(setup, monkeypatch):
     tool = load_tool('make_pseudo_labels')
     monkeypatch.chdir(setup['tmp'])
