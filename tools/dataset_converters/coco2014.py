@@ -209,7 +209,8 @@ def instances_to_mask(image: dict, anns: Sequence[dict],
 
 def _save_png(path: str, mask: np.ndarray) -> None:
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(mask, np.uint8)).save(buf, format='PNG')
+    Image.fromarray(np.ascontiguousarray(mask, np.uint8)).save(
+        buf, format='PNG')
     fd, tmp = tempfile.mkstemp(
         dir=osp.dirname(osp.abspath(path)), prefix='.tmp_', suffix='.png')
     try:

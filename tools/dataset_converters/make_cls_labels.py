@@ -19,11 +19,12 @@ Two sources:
 Examples::
 
     # standard VOC file: train_aug + val from the XML annotations
-    python tools/dataset_converters/make_cls_labels.py data/VOCdevkit/VOC2012 \\
-        --splits train_aug val --source xml
+    python tools/dataset_converters/make_cls_labels.py \\
+        data/VOCdevkit/VOC2012 --splits train_aug val --source xml
     # from SBD-augmented masks
-    python tools/dataset_converters/make_cls_labels.py data/VOCdevkit/VOC2012 \\
-        --splits train_aug val --source mask --seg-dir SegmentationClassAug
+    python tools/dataset_converters/make_cls_labels.py \\
+        data/VOCdevkit/VOC2012 --splits train_aug val --source mask \\
+        --seg-dir SegmentationClassAug
     # the toy set (its classes.txt gives the class names)
     python tools/dataset_converters/make_cls_labels.py data/toy \\
         --splits train_aug val --source mask --classes data/toy/classes.txt \\

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Convert the SBD augmentation of PASCAL VOC 2012 into ``SegmentationClassAug``.
+"""SBD augmentation of PASCAL VOC 2012 -> ``SegmentationClassAug``.
 
 Input: VOC 2012 (``data/VOCdevkit/VOC2012``) and the Semantic Boundaries
 Dataset release (``benchmark_RELEASE/dataset`` with ``cls/<id>.mat`` holding

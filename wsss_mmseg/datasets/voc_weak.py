@@ -74,7 +74,7 @@ class PascalVOCWeakDataset(BaseSegDataset):
         ├── cls_labels.npy                        id -> float32[20]
         │                                         <- img_labels_file
         └── superpixels/<name>/<id>.png           optional, SPN
-                                                  <- data_prefix.superpixel_path
+                                        <- data_prefix.superpixel_path
 
     Every path of a sample is built in :meth:`load_data_list` (and nowhere
     else). Training on pseudo labels is pointing ``data_prefix.seg_map_path``

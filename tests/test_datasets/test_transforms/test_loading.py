@@ -263,3 +263,11 @@ def test_superpixels_stay_aligned(toy_copy, transform):
     np.testing.assert_array_equal(values[sp_out[inside]], seg_out[inside])
     if transform['type'] == 'PadToSquare':
         assert inside.all()  # already square: nothing padded
+
+
+def test_jpeg_with_trailing_bytes_is_accepted(toy_copy):
+    path = osp.join(toy_copy, 'JPEGImages', 'toy_000002.jpg')
+    with open(path, 'ab') as f:
+        f.write(b'\x00' * 200)  # some cameras append data after the image
+    out = CheckedLoadImageFromFile()(_info(toy_copy, 'toy_000002'))
+    assert out['img'].shape == (64, 64, 3)

@@ -89,7 +89,8 @@ def test_errors(load_tool, tmp_path):
     root = _voc(tmp_path, {'a': [('unicorn', 0)], 'b': [('dog', 0)]})
     with pytest.raises(ValueError, match=r"a\.xml: object name 'unicorn'"):
         mod.make_cls_labels(root, ['train'])
-    with pytest.raises(FileNotFoundError, match=r'mask file not found.*b\.png'):
+    with pytest.raises(FileNotFoundError,
+                       match=r'mask file not found.*b\.png'):
         mod.make_cls_labels(root, ['val'], source='mask',
                             seg_dir='SegmentationClass')
     Image.fromarray(np.full((4, 4), 30, np.uint8), 'L').save(

@@ -7,6 +7,7 @@ image-level labels and cached superpixels.
 changing its pipeline; their outputs are identical to the stock ones. From
 another scope they are ``wsss_mmseg.LoadImageFromFile`` etc.
 """
+import io
 import os.path as osp
 from typing import List, Optional
 
@@ -36,9 +37,16 @@ def _check_jpeg_complete(data: bytes, path: str) -> None:
     if not data.startswith(b'\xff\xd8'):
         raise ValueError(f'corrupt image {path}: not a JPEG stream '
                          '(missing start-of-image marker)')
-    if b'\xff\xd9' not in data[-64:]:
-        raise ValueError(f'corrupt image {path}: truncated JPEG (no '
-                         'end-of-image marker); re-download or re-encode it')
+    if b'\xff\xd9' in data[-64:]:
+        return
+    # No end marker near the end: either trailing bytes after a complete
+    # image (accepted) or a truncated file (Pillow refuses to decode it).
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+    except Exception as e:
+        raise ValueError(f'corrupt image {path}: truncated JPEG ({e}); '
+                         're-download or re-encode it') from e
 
 
 @TRANSFORMS.register_module(name='LoadImageFromFile')
