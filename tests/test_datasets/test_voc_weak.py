@@ -193,3 +193,48 @@ def test_base_configs_build_on_toy(toy_root):
             assert labels.shape == (1, 6) and labels[0, 0] == 1
     assert cfg.train_dataloader.sampler.type == 'InfiniteSampler'
     assert cfg.val_evaluator.type == 'IoUMetric'
+
+
+REQUIRED_KEYS = ('dataset_type', 'data_root', 'train_pipeline',
+                 'test_pipeline', 'tta_pipeline', 'train_dataloader',
+                 'val_dataloader', 'test_dataloader', 'val_evaluator',
+                 'test_evaluator', 'pseudo_label_dataloader')
+
+
+@pytest.mark.parametrize('name', ['toy_weak', 'voc_weak', 'coco_weak'])
+def test_base_config_contract(name):
+    from mmengine.config import Config
+    from wsss_mmseg.registry import TRANSFORMS
+    cfg = Config.fromfile(
+        osp.join(osp.dirname(__file__), '..', '..', 'configs', '_base_',
+                 'datasets', name + '.py'))
+    for key in REQUIRED_KEYS:
+        assert key in cfg, f'{name}.py lacks {key}'
+    assert cfg.train_dataloader.sampler.type == 'InfiniteSampler'
+    train = cfg.train_dataloader.dataset
+    assert train.img_labels == 'file'
+    assert 'LoadImageLevelLabels' in [t.type for t in train.pipeline]
+    assert cfg.val_dataloader.dataset.img_labels is None
+    pseudo = cfg.pseudo_label_dataloader.dataset
+    assert pseudo.img_labels == 'file' and 'seg_map_path' in pseudo.data_prefix
+    types = [t.type for t in pseudo.pipeline]
+    assert 'LoadAnnotations' in types and 'LoadImageLevelLabels' in types
+    assert types[-1] == 'PackWeakSegInputs'
+    for key in ('train_dataloader', 'val_dataloader',
+                'pseudo_label_dataloader'):
+        for t in cfg[key].dataset.pipeline:
+            TRANSFORMS.build(t)
+    DATASETS.get(cfg.dataset_type)
+
+
+def test_toy_tta_pipeline(toy_root):
+    from mmengine.config import Config
+    cfg = Config.fromfile(
+        osp.join(osp.dirname(__file__), '..', '..', 'configs', '_base_',
+                 'datasets', 'toy_weak.py'))
+    ds_cfg = cfg.val_dataloader.dataset
+    ds_cfg.data_root = toy_root
+    ds_cfg.pipeline = cfg.tta_pipeline
+    sample = DATASETS.build(ds_cfg)[0]
+    assert len(sample['inputs']) == 6  # 3 scales x 2 flips
+    assert sorted({x.shape[-1] for x in sample['inputs']}) == [48, 64, 80]

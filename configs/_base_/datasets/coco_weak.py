@@ -25,6 +25,24 @@ test_pipeline = [
     dict(type='LoadAnnotations'),
     dict(type='PackWeakSegInputs')
 ]
+# `tools/test.py --tta`: mmseg's SegTTAModel over scales x flips (the
+# segmentors' own test_cfg.scales/flip is the alternative).
+img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [
+                dict(type='Resize', scale_factor=r, keep_ratio=True)
+                for r in img_ratios
+            ],
+            [
+                dict(type='RandomFlip', prob=0., direction='horizontal'),
+                dict(type='RandomFlip', prob=1., direction='horizontal')
+            ], [dict(type='LoadAnnotations')], [dict(type='PackWeakSegInputs')]
+        ])
+]
 pseudo_label_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
