@@ -136,3 +136,23 @@ def test_objects_visible_and_varied(load_tool):
         # void band only on object outlines: never inside pure background
         assert (mask == 255).sum() < (mask != 0).sum()
     assert min(counts) >= 1 and max(counts) <= 4 and len(set(counts)) > 1
+
+
+@pytest.mark.slow
+def test_default_dataset_labels_from_masks(load_tool, tmp_path):
+    """The default 600-image set: masks -> make_cls_labels == the file."""
+    mod = load_tool('make_toy_dataset')
+    root = str(tmp_path / 'toy')
+    summary = mod.make_toy_dataset(root)
+    assert summary['splits'] == dict(train_aug=480, train=120, val=120)
+    per_class = summary['images_per_class']
+    assert len(per_class) == 5 and min(per_class.values()) > 150
+    assert 0.1 < summary['pixel_fraction']['foreground'] < 0.4
+    derived = load_tool('make_cls_labels').make_cls_labels(
+        root, ['train_aug', 'val'], source='mask',
+        seg_dir='SegmentationClass', classes=mod.TOY_CLASSES)
+    original = np.load(osp.join(root, 'cls_labels.npy'),
+                       allow_pickle=True).item()
+    assert derived.keys() == original.keys() and len(original) == 600
+    for k in original:
+        np.testing.assert_array_equal(derived[k], original[k])
