@@ -105,3 +105,34 @@ def test_pipeline_script_usage():
     proc = subprocess.run(['bash', script, PSA, '/tmp/x', '1', 'nodata'],
                           capture_output=True, text=True)
     assert proc.returncode == 1 and 'psa-cam_*_nodata.py' in proc.stderr
+
+
+def test_missing_confident_region_png(tmp_path):
+    """The AffinityNet dataset names the image whose PNG is missing."""
+    from mmengine.registry import init_default_scope
+    from PIL import Image
+
+    from wsss_mmseg.registry import DATASETS
+    cfg = _cfg('psa-aff_resnet38-tiny_toy.py')
+    init_default_scope('wsss_mmseg')
+    import sys
+    root = tmp_path / 'toy'
+    subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools', 'dataset_converters', 'make_toy_dataset.py'),
+        '--out-dir', str(root), '--num-train-aug', '4', '--num-train', '2',
+        '--num-val', '2'
+    ], check=True, capture_output=True)
+    dataset_cfg = cfg.train_dataloader.dataset
+    dataset_cfg.data_root = str(root)
+    dataset_cfg.data_prefix.seg_map_path = str(tmp_path)
+    dataset = DATASETS.build(dataset_cfg)
+    first = dataset.get_data_info(0)['img_id']
+    Image.fromarray(
+        __import__('numpy').zeros((128, 128), 'uint8')).save(
+            tmp_path / f'{first}.png')
+    item = dataset[0]  # present: loads, 255 stays unsure
+    assert item['data_samples'].gt_sem_seg.data.shape[-2:] == (128, 128)
+    second = dataset.get_data_info(1)['img_id']
+    with pytest.raises(FileNotFoundError, match=f'{second}.png'):
+        dataset.prepare_data(1)
