@@ -137,7 +137,9 @@ class CAMHead(BaseModule):
             Tensor: (B, C_fg, h, w) non-negative CAMs (no dropout, no bias).
         """
         return class_activation_map(
-            self._select(feats), self.classifier.weight, use_sqrt=self.cam_sqrt)
+            self._select(feats),
+            self.classifier.weight,
+            use_sqrt=self.cam_sqrt)
 
     def loss(self,
              feats: Features,

@@ -97,7 +97,7 @@ def constant_background(cams: Tensor, thresh: float = 0.2) -> Tensor:
 
 
 def power_background(cams: Tensor, alpha: float) -> Tensor:
-    """PSA background score ``M_bg = (1 - max_c M_c)^alpha`` (methods.md §2.1).
+    """PSA background ``M_bg = (1 - max_c M_c)^alpha`` (methods.md §2.1).
 
     Low alpha (4) widens the background, high alpha (16, 32) shrinks it.
 

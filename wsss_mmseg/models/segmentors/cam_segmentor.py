@@ -23,7 +23,7 @@ class CAMSegmentor(BaseWeakSegmentor):
     ::
 
         loss(inputs, data_samples)
-         └─ extract_feat -> decode_head.loss    # MultiLabelBCE vs labels[:, 1:]
+         └─ extract_feat -> decode_head.loss    # BCE vs labels[:, 1:]
 
         predict(inputs, data_samples)
          └─ predict_cams                         # methods.md §2.3
@@ -48,10 +48,10 @@ class CAMSegmentor(BaseWeakSegmentor):
       (train splits), zero absent classes before normalising and in the
       output. Default True.
     - ``cls_score_thresh`` (float | None): For images *without* labels
-      (val/test splits, or ``use_img_labels=False``), zero the classes whose classifier score
-      ``sigmoid(logit)`` (at the first test scale) is below this threshold,
-      as if absent from a label; max normalisation would otherwise stretch
-      every absent class's weak CAM to 1. None keeps all classes (PSA's
+      (val/test splits, or ``use_img_labels=False``), zero the classes
+      whose classifier score ``sigmoid(logit)`` (at the first test scale)
+      is below this threshold, as if absent from a label; max normalisation
+      would otherwise stretch every absent class's weak CAM to 1. None keeps all classes (PSA's
       behaviour, meant for labelled images). Default None. This is our
       reconstruction, not part of PSA's released code.
     - ``bg_mode`` (str): Background score rule, ``'constant'`` (PSA's
