@@ -156,6 +156,7 @@ def test_coco_weak_dataset(tmp_path):
             ann_file='ImageSets/val.txt',
             data_prefix=dict(
                 img_path='val2014', seg_map_path='SegmentationClass/val2014'),
+            check_img_files=False,  # no image files in this test
             pipeline=[]))
     assert isinstance(ds, COCOWeakDataset)
     assert ds.num_classes == 81 and len(ds.metainfo['palette']) == 81
@@ -238,3 +239,14 @@ def test_toy_tta_pipeline(toy_root):
     sample = DATASETS.build(ds_cfg)[0]
     assert len(sample['inputs']) == 6  # 3 scales x 2 flips
     assert sorted({x.shape[-1] for x in sample['inputs']}) == [48, 64, 80]
+
+
+def test_missing_images_fail_at_construction(toy_root, toy_cfg, tmp_path):
+    root = _copy(toy_root, tmp_path)
+    os.remove(osp.join(root, 'JPEGImages', 'toy_000003.jpg'))
+    with pytest.raises(FileNotFoundError,
+                       match=r"1 of 6 images listed in .*train_aug\.txt are "
+                       r"missing, e\.g\. \['.*toy_000003\.jpg'\]"):
+        DATASETS.build(toy_cfg(root=root))
+    ds = DATASETS.build(toy_cfg(root=root, check_img_files=False))
+    assert len(ds) == 6

@@ -114,6 +114,10 @@ class PascalVOCWeakDataset(BaseSegDataset):
         superpixel_suffix (str): Suffix of cached superpixel maps under
             ``data_prefix.superpixel_path`` (``'.png'`` 16-bit or ``'.npy'``
             int32). Default '.png'.
+        check_img_files (bool): Check at construction that every listed
+            image exists (local files only), so a wrong ``data_root`` or an
+            incomplete download fails at once with the missing paths
+            instead of at some training iteration. Default True.
         **kwargs: :class:`~mmseg.datasets.BaseSegDataset` arguments
             (``data_root``, ``data_prefix``, ``pipeline``, ``metainfo``...).
     """
@@ -137,6 +141,7 @@ class PascalVOCWeakDataset(BaseSegDataset):
                  img_suffix: str = '.jpg',
                  seg_map_suffix: str = '.png',
                  superpixel_suffix: str = '.png',
+                 check_img_files: bool = True,
                  **kwargs) -> None:
         if img_labels not in IMG_LABEL_SOURCES:
             raise ValueError(
@@ -153,6 +158,7 @@ class PascalVOCWeakDataset(BaseSegDataset):
         self.img_labels_file = img_labels_file
         self.empty_labels = empty_labels
         self.superpixel_suffix = superpixel_suffix
+        self.check_img_files = check_img_files
         self.skipped_img_ids: List[str] = []
         super().__init__(
             ann_file=ann_file,
@@ -298,4 +304,15 @@ class PascalVOCWeakDataset(BaseSegDataset):
         if not data_list:
             raise ValueError(f'{type(self).__name__}: no usable image in '
                              f'{self.ann_file}')
+        if self.check_img_files and self.backend_args is None:
+            missing = [
+                d['img_path'] for d in data_list
+                if not osp.isfile(d['img_path'])
+            ]
+            if missing:
+                raise FileNotFoundError(
+                    f'{type(self).__name__}: {len(missing)} of '
+                    f'{len(data_list)} images listed in {self.ann_file} '
+                    f'are missing, e.g. {missing[:5]} (wrong data_root? '
+                    'incomplete download?)')
         return data_list
