@@ -22,7 +22,7 @@ model = dict(
     data_preprocessor=dict(size=crop_size),
     backbone=dict(
         arch=tiny_arch,
-        dropouts=(0.1, 0.2),
+        dropouts=(0.0, 0.0),
         frozen_stages=-1,
         norm_eval=False,
         init_cfg=None),
