@@ -13,7 +13,10 @@ _base_ = [
 num_classes = 6
 train_size = (128, 128)
 test_size = (128, 128)
-warmup_iters = 50  # heads only (random ViT), then everything trains
+# heads only for 50 iterations, then the blocks, final norm and patch
+# embedding train; the randomly initialised position embedding and CLS token
+# stay fixed (a fixed random position code; the measured toy results use it)
+warmup_iters = 50
 max_iters = 600
 
 model = dict(
@@ -35,7 +38,13 @@ model = dict(
     patch_head=dict(in_channels=128, num_classes=num_classes),
     decode_head=dict(
         in_channels=[64, 64, 64, 64], channels=64, num_classes=num_classes),
-    train_cfg=dict(seg_loss_warmup_iters=100))
+    train_cfg=dict(
+        seg_loss_warmup_iters=100,
+        # The from-scratch tiny ViT rarely gives a merged patch probability
+        # >= 0.9 to a foreground class, so the paper's 0.9 leaves the decoder
+        # background-only labels (600 iterations, decoder val mIoU 16.4 at
+        # 0.9 vs 28.6 at 0; see README).
+        pseudo_label_conf_thresh=0.0))
 
 # ViT-PCM's geometric augmentation; its colour jitter and grayscale are left
 # out on the toy data, where colour is a cue and the schedule is short

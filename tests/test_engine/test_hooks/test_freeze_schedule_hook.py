@@ -16,6 +16,7 @@ class Backbone(nn.Module):
         self.patch_embed = nn.Linear(2, 2)
         self.layers = nn.ModuleList(nn.Linear(2, 2) for _ in range(4))
         self.ln1 = nn.LayerNorm(2)
+        self.pos_embed = nn.Parameter(torch.zeros(2))
 
 
 class Model(nn.Module):
@@ -64,11 +65,11 @@ def test_freeze_then_unfreeze_last_layers():
 def test_resume_after_unfreeze_iteration():
     model = Model()
     hook = FreezeScheduleHook(unfreeze_iter=3, num_unfrozen_layers=1,
-                              extra_unfrozen=())
+                              extra_unfrozen=('pos_embed', ))
     hook.before_train(SimpleNamespace(model=model, iter=10))
     assert trainable(model) == {
         'head.weight', 'head.bias', 'backbone.layers.3.weight',
-        'backbone.layers.3.bias'
+        'backbone.layers.3.bias', 'backbone.pos_embed'
     }
 
 

@@ -6,6 +6,7 @@ unfreeze its last blocks and final norm.
 """
 from typing import Optional, Sequence
 
+import torch.nn as nn
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
@@ -39,8 +40,9 @@ class FreezeScheduleHook(Hook):
             (ViT-PCM: 5). Default 5.
         layers_attr (str): Name of the layer list inside ``module``
             (mmpretrain ViT: 'layers').
-        extra_unfrozen (list[str]): Further submodules of ``module`` to
-            unfreeze (mmpretrain ViT's final norm: 'ln1').
+        extra_unfrozen (list[str]): Further submodules or parameters of
+            ``module`` to unfreeze (mmpretrain ViT's final norm: 'ln1';
+            parameters such as 'pos_embed' are accepted too).
     """
 
     priority = 'NORMAL'
@@ -94,13 +96,18 @@ class FreezeScheduleHook(Hook):
                     f'FreezeScheduleHook: {self.module!r} has no '
                     f'{self.layers_attr!r} (config key layers_attr)')
             parts.extend(list(layers)[-self.num_unfrozen_layers:])
+        count = 0
         for name in self.extra_unfrozen:
             if not hasattr(module, name):
                 raise AttributeError(
                     f'FreezeScheduleHook: {self.module!r} has no submodule '
                     f'{name!r} (config key extra_unfrozen)')
-            parts.append(getattr(module, name))
-        count = 0
+            part = getattr(module, name)
+            if isinstance(part, nn.Parameter):  # e.g. 'pos_embed'
+                part.requires_grad_(True)
+                count += part.numel()
+            else:
+                parts.append(part)
         for part in parts:
             for param in part.parameters():
                 param.requires_grad_(True)
