@@ -48,7 +48,8 @@ demo: $(STAMP)
 	$(PY) tools/dataset_converters/make_toy_dataset.py --out-dir $(DEMO_DATA)
 	PYTHON=$(abspath $(PY)) PORT=$(PORT) tools/dist_train.sh \
 		$(DEMO_CONFIG) $(NPROC) --work-dir $(DEMO_WORK_DIR)
-	$(PY) tools/test.py $(DEMO_CONFIG) \
+	@# one thread: 2 OpenMP threads on 2 busy cores can be 10x slower
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) tools/test.py $(DEMO_CONFIG) \
 		"$$(cat $(DEMO_WORK_DIR)/last_checkpoint)" \
 		--work-dir $(DEMO_WORK_DIR)/test
 

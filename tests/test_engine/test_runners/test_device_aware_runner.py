@@ -16,8 +16,9 @@ from mmengine.runner import Runner
 from mmseg.registry import RUNNERS as MMSEG_RUNNERS
 from torch import nn
 
-from wsss_mmseg.engine.runners import (DeviceAwareRunner, build_runner,
-                                       cpu_dist_env, init_cpu_dist)
+from wsss_mmseg.engine.runners import (DeviceAwareRunner, RankZeroBuffersHook,
+                                       build_runner, cpu_dist_env,
+                                       init_cpu_dist)
 from wsss_mmseg.engine.runners import device_aware_runner as runner_module
 from wsss_mmseg.registry import RUNNERS
 
@@ -118,6 +119,7 @@ def test_single_process_is_stock_behaviour(tmp_path, tiny_model, tiny_loader):
     assert not runner.distributed and not runner.cpu_distributed
     assert not is_model_wrapper(runner.model)
     assert not torch_dist.is_initialized()
+    assert RankZeroBuffersHook not in [type(h) for h in runner.hooks]
     # The stock Runner reverts SyncBN without a process group, too.
     assert _sync_bn_count(runner.model) == 0
     runner.train()
@@ -140,6 +142,7 @@ def test_cpu_ddp_trains(tmp_path, tiny_model, tiny_loader, torchrun_env,
     assert torch_dist.get_backend() == 'gloo'
     assert isinstance(runner.model, MMDistributedDataParallel)
     assert runner.model.device_ids is None
+    assert [type(h) for h in runner.hooks].count(RankZeroBuffersHook) == 1
     assert _sync_bn_count(runner.model) == 0
     before = runner.model.module.fc.weight.detach().clone()
     runner.train()
@@ -164,6 +167,22 @@ def test_cpu_ddp_model_wrapper_cfg(tmp_path, tiny_model, tiny_loader,
     assert isinstance(runner.model, MMDistributedDataParallel)
     assert runner.model.device_ids is None
     assert runner.model.find_unused_parameters
+
+
+def test_rank_zero_buffers_hook(monkeypatch, tiny_model):
+    calls = []
+    monkeypatch.setattr(runner_module, 'broadcast',
+                        lambda tensor, src: calls.append((tensor, src)))
+    runner = type('FakeRunner', (), {'model': tiny_model})()
+    hook = RankZeroBuffersHook()
+    hook.before_val_epoch(runner)
+    buffers = list(tiny_model.buffers())
+    assert len(buffers) == 3  # BN running mean/var, num_batches_tracked
+    assert [t for t, _ in calls] == buffers
+    assert {src for _, src in calls} == {0}
+    calls.clear()
+    hook.before_test_epoch(runner)
+    assert len(calls) == 3
 
 
 def test_build_from_cfg(tmp_path, tiny_cfg_types):

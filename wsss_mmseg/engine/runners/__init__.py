@@ -1,5 +1,7 @@
-from .device_aware_runner import (DeviceAwareRunner, build_runner,
-                                  cpu_dist_env, init_cpu_dist)
+from .device_aware_runner import (DeviceAwareRunner, RankZeroBuffersHook,
+                                  build_runner, cpu_dist_env, init_cpu_dist)
 
-__all__ = ['DeviceAwareRunner', 'build_runner', 'cpu_dist_env',
-           'init_cpu_dist']
+__all__ = [
+    'DeviceAwareRunner', 'RankZeroBuffersHook', 'build_runner',
+    'cpu_dist_env', 'init_cpu_dist'
+]

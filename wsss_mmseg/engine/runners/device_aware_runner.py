@@ -22,7 +22,8 @@ from typing import Dict, Optional, Tuple, Union
 
 import torch.distributed as torch_dist
 from mmengine.device import get_device
-from mmengine.dist import is_distributed
+from mmengine.dist import broadcast, is_distributed
+from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import (MMDistributedDataParallel, is_model_wrapper,
                             revert_sync_batchnorm)
@@ -152,6 +153,32 @@ def _has_sync_bn(model: nn.Module) -> bool:
     return any(type(m).__name__ == 'SyncBatchNorm' for m in model.modules())
 
 
+class RankZeroBuffersHook(Hook):
+    """Broadcast the model's buffers from rank 0 before validation/test.
+
+    Added by :class:`DeviceAwareRunner` for CPU distributed runs (not
+    registered: it is not meant for configs). With BatchNorm statistics kept
+    per process, rank 0's are the ones saved in checkpoints; evaluating every
+    shard with them makes in-training validation equal to testing the
+    checkpoint.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def before_val_epoch(self, runner) -> None:
+        self._sync(runner)
+
+    def before_test_epoch(self, runner) -> None:
+        self._sync(runner)
+
+    @staticmethod
+    def _sync(runner) -> None:
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        for buffer in model.buffers():
+            broadcast(buffer, src=0)
+
+
 @RUNNERS.register_module()
 class DeviceAwareRunner(Runner):
     """``mmengine.runner.Runner`` that runs distributed on CPU-only machines.
@@ -165,8 +192,13 @@ class DeviceAwareRunner(Runner):
     * ``wrap_model`` builds ``MMDistributedDataParallel`` (or the configured
       ``model_wrapper_cfg`` type) with ``device_ids=None`` and converts
       SyncBN layers back to BatchNorm, since torch's SyncBatchNorm refuses
-      CPU tensors in a process group (statistics are then per process; a
-      warning says so).
+      CPU tensors in a process group (batch statistics are then per
+      process; a warning says so);
+    * a :class:`RankZeroBuffersHook` copies rank 0's buffers (BN running
+      statistics) to every rank before each validation/test epoch: with
+      per-process BN the ranks' statistics drift apart, and rank 0's are
+      the ones the checkpoint holds, so validation during training then
+      agrees with ``tools/test.py`` on the saved checkpoint.
 
     Select it in a config with ``runner_type='wsss_mmseg.DeviceAwareRunner'``
     (our ``configs/_base_/default_runtime.py`` does). ``from_cfg`` is the
@@ -200,6 +232,14 @@ class DeviceAwareRunner(Runner):
                 logger='current')
         # The stock method skips init_dist when a group exists.
         super().setup_env(env_cfg)
+
+    def register_hooks(self,
+                       default_hooks: Optional[Dict] = None,
+                       custom_hooks: Optional[list] = None) -> None:
+        """Stock hooks, plus :class:`RankZeroBuffersHook` on CPU DDP."""
+        super().register_hooks(default_hooks, custom_hooks)
+        if self.cpu_distributed:
+            self.register_hook(RankZeroBuffersHook())
 
     def wrap_model(self, model_wrapper_cfg: Optional[Dict],
                    model: nn.Module) -> nn.Module:
