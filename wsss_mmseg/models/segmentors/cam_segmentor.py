@@ -44,6 +44,8 @@ class CAMSegmentor(BaseWeakSegmentor):
     - ``scales`` (list): Relative scales or (h, w) sizes. Default (1.0, );
       PSA uses (1.0, 0.5, 1.5, 2.0).
     - ``flip`` (bool): Add h-flipped inputs. Default False (PSA: True).
+      The maps are always *summed* (§2.3); ``fusion`` of the base class is
+      not used (after max normalisation 'mean' would give the same maps).
     - ``use_img_labels`` (bool): When the batch carries ``gt_img_labels``
       (train splits), zero absent classes before normalising and in the
       output. Default True.
