@@ -190,3 +190,19 @@ def test_cls_score_thresh_on_unlabelled_images():
         out = model.predict(x, _samples([None, None]))
     assert all(o.pred_sem_seg.data.eq(0).all() for o in out)
     assert all(o.seg_logits.data[1:].eq(0).all() for o in out)
+
+
+def test_checkpoint_round_trip(tmp_path):
+    from mmengine.runner import load_checkpoint, save_checkpoint
+    model = _build(scales=(1.0, 0.5), flip=True)
+    path = str(tmp_path / 'cam.pth')
+    save_checkpoint(model.state_dict(), path)
+    init_default_scope('wsss_mmseg')
+    torch.manual_seed(1)  # different random init
+    other = MODELS.build(_cfg(scales=(1.0, 0.5), flip=True)).eval()
+    load_checkpoint(other, path, strict=True)
+    x = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            other.predict_scores(x, _samples([[1, 1, 0, 1]])),
+            model.predict_scores(x, _samples([[1, 1, 0, 1]])))
