@@ -21,7 +21,8 @@
 # Environment: PYTHON (default python), SKIP_TRAINED=1 (default) reuses a
 # stage whose last checkpoint exists, TRAIN_OPTIONS: extra --cfg-options of
 # every training stage (e.g. "train_cfg.max_iters=10 param_scheduler.0.end=10"
-# for a smoke run).
+# for a smoke run), PSEUDO_SPLIT: split of the confident regions and of the
+# random-walk masks that train the later stages (default train_aug).
 #
 # examples:
 #   tools/pipelines/psa.sh configs/psa work_dirs/psa 2
@@ -29,7 +30,7 @@
 set -euo pipefail
 
 if [ $# -lt 3 ]; then
-    sed -n '2,28p' "$0" >&2
+    sed -n '2,29p' "$0" >&2
     exit 2
 fi
 CONFIG_DIR=$1
@@ -46,6 +47,7 @@ for arg in "${@:5}"; do
 done
 PYTHON=${PYTHON:-python}
 SKIP_TRAINED=${SKIP_TRAINED:-1}
+PSEUDO_SPLIT=${PSEUDO_SPLIT:-train_aug}
 read -r -a EXTRA_TRAIN_OPTIONS <<< "${TRAIN_OPTIONS:-}"
 TOOLS=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$WORK_DIR"
@@ -111,7 +113,7 @@ echo "[psa] stage 2: CAM-only masks of train (mIoU) and confident regions"
 pseudo "$CAM_CFG" "$CAM_CKPT" --split train --eval \
     --out-dir "$WORK_DIR/cam_masks_train" \
     --cfg-options pseudo_label_cfg.postprocess=ArgmaxLabeler
-pseudo "$CAM_CFG" "$CAM_CKPT" --split train_aug \
+pseudo "$CAM_CFG" "$CAM_CKPT" --split "$PSEUDO_SPLIT" \
     --out-dir "$WORK_DIR/confident_regions"
 
 echo "[psa] stage 3: AffinityNet ($AFF_CFG)"
@@ -126,7 +128,7 @@ pseudo "$AFF_CFG" "$AFF_CKPT" --split train --eval \
     --cfg-options "model.cam_checkpoint=$CAM_CKPT"
 cp "$WORK_DIR/rw_masks/pseudo_label_summary.json" \
     "$WORK_DIR/rw_masks_train_summary.json"
-pseudo "$AFF_CFG" "$AFF_CKPT" --split train_aug \
+pseudo "$AFF_CFG" "$AFF_CKPT" --split "$PSEUDO_SPLIT" \
     --out-dir "$WORK_DIR/rw_masks" "${CRF_ARGS[@]}" \
     --cfg-options "model.cam_checkpoint=$CAM_CKPT"
 
