@@ -68,15 +68,17 @@ model = dict(
         loss_decode=dict(
             type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4)),
     test_cfg=dict(scales=(1.0, ), flip=False, fusion='mean'))
-# one poly schedule per round (the network keeps its weights)
+# one poly decay over all rounds [ours]: mmengine's schedulers are chained
+# (each scales the current lr), so a per-round restart would need a
+# restart-capable scheduler; the network keeps its weights across rounds
 param_scheduler = [
     dict(
         type='PolyLR',
         eta_min=1e-4,
         power=0.9,
-        begin=r * iters_per_round,
-        end=(r + 1) * iters_per_round,
-        by_epoch=False) for r in range(num_rounds)
+        begin=0,
+        end=max_iters,
+        by_epoch=False)
 ]
 train_cfg = dict(max_iters=max_iters, val_interval=iters_per_round)
 custom_hooks = [

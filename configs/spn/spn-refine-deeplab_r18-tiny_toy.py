@@ -59,14 +59,17 @@ model = dict(
 train_dataloader = dict(batch_size=8)
 optimizer = dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=0.0005)
 optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer)
+# one poly decay over all rounds [ours]: mmengine's schedulers are chained
+# (each scales the current lr), so a per-round restart would need a
+# restart-capable scheduler; the network keeps its weights across rounds
 param_scheduler = [
     dict(
         type='PolyLR',
         eta_min=1e-4,
         power=0.9,
-        begin=r * iters_per_round,
-        end=(r + 1) * iters_per_round,
-        by_epoch=False) for r in range(num_rounds)
+        begin=0,
+        end=max_iters,
+        by_epoch=False)
 ]
 train_cfg = dict(max_iters=max_iters, val_interval=iters_per_round)
 default_hooks = dict(

@@ -22,7 +22,10 @@
 #   KIND        refinement network: deeplab (default) or decoupled
 # Environment: PYTHON (default python), SP_WORKERS superpixel processes
 # (default 2), SKIP_TRAINED=1 (default) reuses a stage whose last checkpoint
-# exists, TRAIN_OPTIONS: extra --cfg-options of every training stage.
+# exists, TRAIN_OPTIONS: extra --cfg-options of every training stage,
+# SPN_OPTIONS / REFINE_OPTIONS: extra --cfg-options of stage 1 / stage 3
+# (e.g. REFINE_OPTIONS="custom_hooks.0.every_n_train_iters=2 ..." for a
+# smoke run; iters_per_round is resolved when the config is read).
 #
 # examples:
 #   tools/pipelines/spn.sh configs/spn work_dirs/spn 2
@@ -30,7 +33,7 @@
 set -euo pipefail
 
 if [ $# -lt 3 ]; then
-    sed -n '2,29p' "$0" >&2
+    sed -n '2,32p' "$0" >&2
     exit 2
 fi
 CONFIG_DIR=$1
@@ -42,6 +45,8 @@ PYTHON=${PYTHON:-python}
 SKIP_TRAINED=${SKIP_TRAINED:-1}
 SP_WORKERS=${SP_WORKERS:-2}
 read -r -a EXTRA_TRAIN_OPTIONS <<< "${TRAIN_OPTIONS:-}"
+read -r -a SPN_OPTS <<< "${SPN_OPTIONS:-}"
+read -r -a REFINE_OPTS <<< "${REFINE_OPTIONS:-}"
 TOOLS=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$WORK_DIR"
 WORK_DIR=$(cd "$WORK_DIR" && pwd)
@@ -104,12 +109,13 @@ from mmengine.config import Config
 print(Config.fromfile(sys.argv[1]).train_dataloader.dataset.data_root)
 PY
 )
+DATA_ROOT=$(echo "$DATA_ROOT" | tail -n 1)  # importing logs to stdout
 echo "[spn] stage 0: superpixels of every image in $DATA_ROOT/JPEGImages"
 "$PYTHON" "$TOOLS/dataset_converters/make_superpixels.py" "$DATA_ROOT" \
     --config "$SPN_CFG" --workers "$SP_WORKERS"
 
 echo "[spn] stage 1: SPN ($SPN_CFG)"
-train "$SPN_CFG" "$WORK_DIR/spn"
+train "$SPN_CFG" "$WORK_DIR/spn" "${SPN_OPTS[@]}"
 SPN_CKPT=$(cat "$WORK_DIR/spn/last_checkpoint")
 
 echo "[spn] stage 2: SP-CAM masks of train (mIoU) and train_aug"
@@ -121,7 +127,7 @@ pseudo "$SPN_CFG" "$SPN_CKPT" --split train_aug \
 echo "[spn] stage 3: refinement rounds ($REFINE_CFG)"
 train "$REFINE_CFG" "$WORK_DIR/refine" \
     "train_dataloader.dataset.data_prefix.seg_map_path=$WORK_DIR/spcam_train_aug" \
-    "custom_hooks.0.out_dir=$WORK_DIR/refine/pseudo_labels"
+    "custom_hooks.0.out_dir=$WORK_DIR/refine/pseudo_labels" "${REFINE_OPTS[@]}"
 REFINE_CKPT=$(cat "$WORK_DIR/refine/last_checkpoint")
 "$PYTHON" "$TOOLS/test.py" "$REFINE_CFG" "$REFINE_CKPT" \
     --work-dir "$WORK_DIR/refine/test" | tee "$WORK_DIR/refine/test.log"
