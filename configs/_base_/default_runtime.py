@@ -18,8 +18,11 @@ env_cfg = dict(
     dist_cfg=dict(backend='nccl'),
 )
 vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(
-    type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+# No fixed `name` (mmseg uses name='visualizer'): the runner then names the
+# instance after the experiment, so several runners in one process (tests,
+# notebooks, hooks building runners) do not share one visualizer and write
+# their scalars into the first run's directory.
+visualizer = dict(type='SegLocalVisualizer', vis_backends=vis_backends)
 # default_hooks (logger, checkpoint, SegVisualizationHook, ...) live in
 # configs/_base_/schedules/, as in mmseg: mmengine refuses a key defined by two
 # bases, so keeping them there lets this file combine with mmseg's schedules

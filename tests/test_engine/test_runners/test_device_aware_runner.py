@@ -211,6 +211,32 @@ def test_build_from_cfg(tmp_path, tiny_cfg_types):
     assert (tmp_path / 'iter_2.pth').is_file()
 
 
+def test_runners_in_one_process_get_own_visualizers(tmp_path,
+                                                    tiny_cfg_types):
+    """Our runtime's visualizer has no fixed name: a second runner in the
+    same process must not log into the first one's directory."""
+    from pathlib import Path
+
+    from mmengine.config import Config
+    repo = Path(__file__).resolve().parents[3]
+    runtime = Config.fromfile(repo / 'configs/_base_/default_runtime.py')
+    runners = []
+    for i in range(2):
+        cfg = _runner_kwargs(
+            f'vis_{i}', tmp_path / str(i), dict(type=tiny_cfg_types['model']),
+            dict(
+                dataset=dict(type=tiny_cfg_types['dataset']),
+                sampler=dict(type='DefaultSampler', shuffle=False),
+                batch_size=2,
+                collate_fn=dict(type='pseudo_collate')),
+            visualizer=runtime.visualizer)
+        runners.append(build_runner(cfg))
+    first, second = (r.visualizer for r in runners)
+    assert first is not second
+    save_dir = Path(second._vis_backends['LocalVisBackend']._save_dir)
+    assert save_dir.is_relative_to(tmp_path / '1')
+
+
 STOCK_RUNNER_ON_CPU = textwrap.dedent('''
     import os, sys
     import torch, torch.distributed as dist
