@@ -237,6 +237,23 @@ def test_runners_in_one_process_get_own_visualizers(tmp_path,
     assert save_dir.is_relative_to(tmp_path / '1')
 
 
+def test_num_workers_0_with_persistent_workers(tiny_cfg_types):
+    cfg = dict(
+        dataset=dict(type=tiny_cfg_types['dataset']),
+        sampler=dict(type='DefaultSampler', shuffle=False),
+        batch_size=2,
+        num_workers=0,
+        persistent_workers=True,
+        collate_fn=dict(type='pseudo_collate'))
+    # The problem: torch refuses the combination.
+    with pytest.raises(ValueError, match='persistent_workers option needs'):
+        Runner.build_dataloader(cfg)
+    loader = DeviceAwareRunner.build_dataloader(cfg)
+    assert loader.num_workers == 0 and not loader.persistent_workers
+    assert cfg['persistent_workers'] is True  # the config is not modified
+    assert len(list(loader)) == 4
+
+
 STOCK_RUNNER_ON_CPU = textwrap.dedent('''
     import os, sys
     import torch, torch.distributed as dist

@@ -241,6 +241,37 @@ class DeviceAwareRunner(Runner):
         if self.cpu_distributed:
             self.register_hook(RankZeroBuffersHook())
 
+    @staticmethod
+    def build_dataloader(dataloader,
+                         seed: Optional[int] = None,
+                         diff_rank_seed: bool = False):
+        """The stock method, accepting ``num_workers=0`` with persistence.
+
+        Configs set ``persistent_workers=True`` next to ``num_workers=2``;
+        overriding only ``num_workers=0`` (debugging, small CPU jobs) made
+        torch's DataLoader raise. Persistence means nothing without workers,
+        so it is switched off (with a log line) instead.
+
+        Args:
+            dataloader (DataLoader | dict): As in the stock Runner.
+            seed (int, optional): As in the stock Runner.
+            diff_rank_seed (bool): As in the stock Runner.
+
+        Returns:
+            DataLoader: The built dataloader.
+        """
+        if (isinstance(dataloader, dict)
+                and dataloader.get('num_workers', 0) == 0
+                and dataloader.get('persistent_workers', False)):
+            dataloader = copy.copy(dataloader)
+            dataloader['persistent_workers'] = False
+            print_log(
+                'wsss_mmseg: num_workers=0, so persistent_workers=True of '
+                'the dataloader config is ignored.',
+                logger='current')
+        return Runner.build_dataloader(
+            dataloader, seed=seed, diff_rank_seed=diff_rank_seed)
+
     def wrap_model(self, model_wrapper_cfg: Optional[Dict],
                    model: nn.Module) -> nn.Module:
         """Wrap for DDP with ``device_ids=None`` when running on CPU.
