@@ -60,7 +60,8 @@ def test_registered_in_both_scopes():
 
 @pytest.mark.parametrize('launcher,env,expected', [
     ('pytorch',
-     dict(RANK='1', WORLD_SIZE='2', MASTER_ADDR='10.0.0.1', MASTER_PORT='1234'),
+     dict(RANK='1', WORLD_SIZE='2', MASTER_ADDR='10.0.0.1',
+          MASTER_PORT='1234'),
      dict(RANK='1', WORLD_SIZE='2', LOCAL_RANK='0', MASTER_ADDR='10.0.0.1',
           MASTER_PORT='1234')),
     ('slurm',
@@ -108,7 +109,8 @@ def test_init_cpu_dist_replaces_gpu_backend(torchrun_env):
 
 
 def test_init_cpu_dist_rejects_gpu_init_backend(torchrun_env):
-    with pytest.raises(ValueError, match="init_backend='deepspeed' needs GPUs"):
+    with pytest.raises(ValueError,
+                       match="init_backend='deepspeed' needs GPUs"):
         init_cpu_dist('pytorch', init_backend='deepspeed')
     assert not torch_dist.is_initialized()
 

@@ -56,7 +56,7 @@ def _require_env(launcher: str, *names: str) -> Tuple[str, ...]:
 
 
 def cpu_dist_env(launcher: str, port: Optional[int] = None) -> Dict[str, str]:
-    """Export ``RANK``/``WORLD_SIZE``/``LOCAL_RANK``/``MASTER_*`` for a launcher.
+    """Export ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_*`` variables.
 
     Mirrors what mmengine's ``_init_dist_{pytorch,slurm,mpi}`` derive from
     their launchers, without touching CUDA.
@@ -199,6 +199,9 @@ class DeviceAwareRunner(Runner):
       per-process BN the ranks' statistics drift apart, and rank 0's are
       the ones the checkpoint holds, so validation during training then
       agrees with ``tools/test.py`` on the saved checkpoint.
+
+    On every machine, ``build_dataloader`` also accepts ``num_workers=0``
+    next to a config's ``persistent_workers=True`` (see there).
 
     Select it in a config with ``runner_type='wsss_mmseg.DeviceAwareRunner'``
     (our ``configs/_base_/default_runtime.py`` does). ``from_cfg`` is the
