@@ -1,5 +1,4 @@
 from .hv_bilstm import HVBiLSTM
 from .switch_unpool_upsampler import SwitchUnpoolUpsampler
 
-__all__ = ['HVBiLSTM',
-    'SwitchUnpoolUpsampler']
+__all__ = ['HVBiLSTM', 'SwitchUnpoolUpsampler']

@@ -19,4 +19,7 @@ __all__ = [
     'POOL_MODES', 'adaptive_k_pool', 'adaptive_k_select',
     'merge_patch_labels', 'patch_to_pixel_labels', 'patch_contrast_loss',
     'patch_similarity',
-    'sp_cam_to_scores', 'sp_class_scores', 'compact_superpixel_ids', 'paint_superpixels', 'resize_superpixels', 'superpixel_mean', 'superpixel_pool', 'superpixel_pool_reference']
+    'sp_cam_to_scores', 'sp_class_scores', 'compact_superpixel_ids',
+    'paint_superpixels', 'resize_superpixels', 'superpixel_mean',
+    'superpixel_pool', 'superpixel_pool_reference'
+]
