@@ -1,7 +1,8 @@
 # PSA stages 3-4: AffinityNet (ResNet-38) trained on the confident regions
 # of train_aug, then random-walk pseudo masks.
+#   CR=$PWD/work_dirs/psa/confident_regions
 #   tools/dist_train.sh configs/psa/psa-aff_resnet38_voc.py 2 --cfg-options \
-#       train_dataloader.dataset.data_prefix.seg_map_path=$PWD/work_dirs/psa/confident_regions
+#       train_dataloader.dataset.data_prefix.seg_map_path=$CR
 #   python tools/make_pseudo_labels.py configs/psa/psa-aff_resnet38_voc.py \
 #       AFF_CKPT --split train_aug --out-dir work_dirs/psa/rw_masks \
 #       --cfg-options model.cam_checkpoint=CAM_CKPT

@@ -2,9 +2,9 @@
 # trained on the random-walk pseudo masks of train_aug instead of the
 # ground truth; evaluated on val (the paper used DeepLab-v2 ResNet-38;
 # any mmseg segmentor fits here).
+#   MASKS=$PWD/work_dirs/psa/rw_masks
 #   tools/dist_train.sh configs/psa/psa-seg_deeplabv3plus-r101_voc.py 4 \
-#       --cfg-options train_dataloader.dataset.data_prefix.seg_map_path=\
-#       $PWD/work_dirs/psa/rw_masks
+#       --cfg-options train_dataloader.dataset.data_prefix.seg_map_path=$MASKS
 #   tools/test.py configs/psa/psa-seg_deeplabv3plus-r101_voc.py CKPT
 _base_ = [
     'mmseg::deeplabv3plus/deeplabv3plus_r101-d8_4xb4-40k_voc12aug-512x512.py'

@@ -1,9 +1,9 @@
 # PSA stage 5 on the toy dataset: mmseg's DeepLabV3+ (ResNet-18, from
 # scratch, BN instead of SyncBN for CPU) trained on the random-walk pseudo
 # masks of the toy train_aug, evaluated on the toy val ground truth.
+#   MASKS=$PWD/work_dirs/psa_toy/rw_masks
 #   tools/train.py configs/psa/psa-seg_deeplabv3plus-r18_toy.py \
-#       --cfg-options train_dataloader.dataset.data_prefix.seg_map_path=\
-#       $PWD/work_dirs/psa_toy/rw_masks
+#       --cfg-options train_dataloader.dataset.data_prefix.seg_map_path=$MASKS
 _base_ = [
     'mmseg::deeplabv3plus/deeplabv3plus_r18-d8_4xb4-80k_loveda-512x512.py'
 ]
