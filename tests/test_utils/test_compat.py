@@ -385,3 +385,30 @@ def test_model_index_files_exist():
     # The same through the installed package.
     mim = Path(compat.installed_package_path('wsss_mmseg')) / '.mim'
     assert mmengine.load(mim / 'model-index.yml') == index
+
+
+def test_adjust_hue_shim_wraps_negative_shifts():
+    """mmcv 2.1 + numpy 2: a negative hue shift overflows; the shim wraps it.
+
+    If upstream fixes ``adjust_hue`` the first assertion fails, and the shim
+    (which only installs itself while upstream is broken) can be removed.
+    """
+    import cv2
+    import mmcv
+    import numpy as np
+    from mmcv.image import photometric
+
+    from wsss_mmseg.utils import compat
+    assert compat.mmcv_adjust_hue_is_broken()
+    assert mmcv.adjust_hue is compat.adjust_hue
+    assert photometric.adjust_hue is compat.adjust_hue
+    rng = np.random.RandomState(0)
+    img = (rng.rand(16, 16, 3) * 255).astype(np.uint8)
+    out = mmcv.adjust_hue(img, -0.1)
+    hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV_FULL).astype(np.int16)
+    hsv[..., 0] = (hsv[..., 0] - 25) % 256
+    expected = cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2BGR_FULL)
+    np.testing.assert_array_equal(out, expected)
+    # positive shifts go to mmcv's own implementation unchanged
+    np.testing.assert_array_equal(
+        mmcv.adjust_hue(img, 0.1), compat._ORIGINAL_ADJUST_HUE(img, 0.1))

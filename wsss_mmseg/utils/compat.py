@@ -11,9 +11,12 @@ mmseg imports ``mmcv.ops`` unconditionally  :func:`install_mmcv_ops_standin`
 and mmcv-lite has no compiled ops           (pure PyTorch ``point_sample``; any
                                             other op raises a clear error when
                                             used); inactive with full mmcv
-torch>=2.6 loads ``weights_only=True`` by   :func:`register_load_from_trusted_localer`
+torch>=2.6 loads ``weights_only=True`` by   :func:`register_trusted_local_loader`
 default, mmengine checkpoints hold          (local files are the user's own:
 ``HistoryBuffer`` objects                   load with ``weights_only=False``)
+mmcv 2.1 ``adjust_hue`` casts a negative   :func:`patch_mmcv_adjust_hue`
+hue shift to uint8, an OverflowError with   (modular shift in int16; only
+numpy 2 (mmpretrain ColorJitter)            installed while upstream fails)
 ``wsss_mmseg::`` config bases are looked    :func:`register_config_package`
 up in mmengine's hard-coded package table,  (table entry; path lookup that
 and editable installs are not found         falls back to the module's dir)
@@ -145,7 +148,7 @@ def load_from_trusted_local(filename: str, map_location: Any = None) -> Any:
     return torch.load(filename, map_location=map_location, weights_only=False)
 
 
-def register_load_from_trusted_localer() -> Callable:
+def register_trusted_local_loader() -> Callable:
     """Make mmengine's ``CheckpointLoader`` use :func:`load_from_trusted_local`."""
     from mmengine.runner.checkpoint import CheckpointLoader
     CheckpointLoader.register_scheme(
@@ -194,8 +197,71 @@ def register_config_package() -> None:
     config_module.get_installed_path = installed_package_path
 
 
+def adjust_hue(img, hue_factor: float, backend=None):
+    """``mmcv.adjust_hue`` with the hue shift wrapped modulo 256.
+
+    mmcv 2.1 adds ``np.uint8(hue_factor * 255)`` to the uint8 hue channel;
+    numpy >= 2 raises ``OverflowError`` for a negative factor instead of
+    wrapping. This does the same cyclic shift in int16. Arguments and result
+    as :func:`mmcv.adjust_hue` ((H, W, 3) BGR image in and out).
+    """
+    import cv2
+    import numpy as np
+    if hue_factor >= 0 or (backend or _mmcv_backend()) != 'cv2':
+        return _ORIGINAL_ADJUST_HUE(img, hue_factor, backend)
+    if not -0.5 <= hue_factor <= 0.5:
+        raise ValueError(f'hue_factor:{hue_factor} is not in [-0.5, 0.5].')
+    dtype = img.dtype
+    hsv = cv2.cvtColor(img.astype(np.uint8), cv2.COLOR_BGR2HSV_FULL)
+    shift = int(hue_factor * 255)  # truncation toward 0, as the uint8 cast
+    hsv[..., 0] = ((hsv[..., 0].astype(np.int16) + shift) % 256).astype(
+        np.uint8)
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR_FULL).astype(dtype)
+
+
+def _mmcv_backend() -> str:
+    from mmcv.image import io
+    return io.imread_backend
+
+
+_ORIGINAL_ADJUST_HUE: Callable = None  # set by patch_mmcv_adjust_hue
+
+
+def mmcv_adjust_hue_is_broken() -> bool:
+    """Whether the installed mmcv fails on a negative hue shift."""
+    import numpy as np
+    from mmcv.image import photometric
+    original = _ORIGINAL_ADJUST_HUE or photometric.adjust_hue
+    try:
+        original(np.zeros((1, 1, 3), np.uint8), -0.1, backend='cv2')
+    except OverflowError:
+        return True
+    return False
+
+
+def patch_mmcv_adjust_hue() -> bool:
+    """Replace ``mmcv.adjust_hue`` by :func:`adjust_hue` if mmcv fails.
+
+    Returns:
+        bool: True if the patch is active after the call.
+    """
+    global _ORIGINAL_ADJUST_HUE
+    import mmcv
+    from mmcv import image
+    from mmcv.image import photometric
+    if photometric.adjust_hue is adjust_hue:
+        return True
+    if not mmcv_adjust_hue_is_broken():
+        return False
+    _ORIGINAL_ADJUST_HUE = photometric.adjust_hue
+    for module in (mmcv, image, photometric):
+        module.adjust_hue = adjust_hue
+    return True
+
+
 def apply_all() -> None:
     """Apply every shim; idempotent."""
     install_mmcv_ops_standin()
-    register_load_from_trusted_localer()
+    register_trusted_local_loader()
     register_config_package()
+    patch_mmcv_adjust_hue()
