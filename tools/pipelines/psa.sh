@@ -144,5 +144,5 @@ SEG_CKPT=$(cat "$WORK_DIR/seg/last_checkpoint")
     echo "random-walk pseudo masks (train) mIoU: $("$PYTHON" -c \
         "import json,sys; print((json.load(open(sys.argv[1])).get('evaluation') or {}).get('mIoU','n/a'))" \
         "$WORK_DIR/rw_masks_train_summary.json")"
-    echo "segmentation (val) mIoU: $(grep -o "mIoU: [0-9.]*" "$WORK_DIR/seg/test.log" | tail -1)"
+    echo "segmentation (val) mIoU: $(grep -o "mIoU: [0-9.]*" "$WORK_DIR/seg/test.log" | tail -1 | cut -d" " -f2)"
 } | tee "$SUMMARY"
