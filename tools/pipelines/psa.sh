@@ -54,56 +54,12 @@ mkdir -p "$WORK_DIR"
 WORK_DIR=$(cd "$WORK_DIR" && pwd)
 SUMMARY=$WORK_DIR/psa_pipeline_summary.txt
 
-pick() {  # the single config of a stage
-    local matches=("$CONFIG_DIR"/"$1"_*_"$TAG".py)
-    if [ ${#matches[@]} -ne 1 ] || [ ! -f "${matches[0]}" ]; then
-        echo "need exactly one $CONFIG_DIR/$1_*_$TAG.py, found: ${matches[*]}" >&2
-        exit 1
-    fi
-    echo "${matches[0]}"
-}
+NAME=psa
+# shellcheck source=common.sh
+source "$TOOLS/pipelines/common.sh"
 CAM_CFG=$(pick psa-cam)
 AFF_CFG=$(pick psa-aff)
 SEG_CFG=$(pick psa-seg)
-
-train() {  # CONFIG WORK [cfg-options...]
-    local cfg=$1 work=$2
-    shift 2
-    if [ "$SKIP_TRAINED" = 1 ] && [ -f "$work/last_checkpoint" ] && \
-            [ -f "$(cat "$work/last_checkpoint")" ]; then
-        echo "[psa] $work already trained, skipping"
-        return
-    fi
-    local opts=()
-    if [ $# -gt 0 ] || [ ${#EXTRA_TRAIN_OPTIONS[@]} -gt 0 ]; then
-        opts=(--cfg-options "$@" "${EXTRA_TRAIN_OPTIONS[@]}")
-    fi
-    if [ "$GPUS" -gt 1 ]; then
-        PYTHON=$PYTHON bash "$TOOLS/dist_train.sh" "$cfg" "$GPUS" \
-            --work-dir "$work" "${opts[@]}"
-    else
-        "$PYTHON" "$TOOLS/train.py" "$cfg" --work-dir "$work" "${opts[@]}"
-    fi
-}
-
-pseudo() {  # CONFIG CKPT [make_pseudo_labels args...]
-    local cfg=$1 ckpt=$2
-    shift 2
-    if [ "$GPUS" -gt 1 ]; then
-        PYTHON=$PYTHON bash "$TOOLS/dist_make_pseudo_labels.sh" "$cfg" "$ckpt" \
-            "$GPUS" "$@"
-    else
-        "$PYTHON" "$TOOLS/make_pseudo_labels.py" "$cfg" "$ckpt" "$@"
-    fi
-}
-
-miou() {  # summary JSON of a pseudo-label directory -> mIoU
-    "$PYTHON" - "$1/pseudo_label_summary.json" <<'PY'
-import json, sys
-ev = json.load(open(sys.argv[1])).get('evaluation') or {}
-print(ev.get('mIoU', 'n/a'))
-PY
-}
 
 echo "[psa] stage 1: CAM network ($CAM_CFG)"
 train "$CAM_CFG" "$WORK_DIR/cam"
