@@ -7,7 +7,8 @@ the machine facts, so the page states what was measured where.
 Example::
 
     python tools/analysis/run_benchmarks.py            # all, -> docs/benchmarks.md
-    python tools/analysis/run_benchmarks.py --only crf --out /tmp/b.md
+    python tools/analysis/run_benchmarks.py --only crf   # re-run one, keep
+                                                         # the other sections
 """
 import argparse
 import datetime
@@ -29,6 +30,23 @@ def discover(only=None):
     if only:
         scripts = [s for s in scripts if any(o in osp.basename(s) for o in only)]
     return scripts
+
+
+def existing_sections(path: str) -> dict:
+    """Script name -> its section text in an existing benchmarks page."""
+    if not osp.exists(path):
+        return {}
+    sections, name, lines = {}, None, []
+    for line in open(path).read().splitlines():
+        if line.startswith('## benchmark_'):
+            if name:
+                sections[name] = lines
+            name, lines = line[3:].strip(), [line]
+        elif name:
+            lines.append(line)
+    if name:
+        sections[name] = lines
+    return sections
 
 
 def machine_facts() -> str:
@@ -74,6 +92,8 @@ def main():
         f'- date: {datetime.date.today().isoformat()}',
         f'- machine: {machine_facts()}', ''
     ]
+    # with --only, the sections of the other scripts are kept as they were
+    sections = existing_sections(args.out) if args.only else {}
     failed = 0
     for script in scripts:
         name = osp.basename(script)
@@ -81,9 +101,13 @@ def main():
         code, seconds, out = run_one(script, args.timeout)
         failed += code != 0
         status = 'ok' if code == 0 else f'FAILED (exit {code})'
-        lines += [f'## {name}', '',
-                  f'`python tools/analysis/{name}` — {status}, '
-                  f'{seconds:.0f} s', '', '```', out, '```', '']
+        sections[name] = [
+            f'## {name}', '', f'`python tools/analysis/{name}` — {status}, '
+            f'{seconds:.0f} s, {datetime.datetime.now():%Y-%m-%d %H:%M}', '',
+            '```', out, '```', ''
+        ]
+    for name in sorted(sections):
+        lines += sections[name]
     os.makedirs(osp.dirname(args.out), exist_ok=True)
     tmp = args.out + '.tmp'
     with open(tmp, 'w') as f:
