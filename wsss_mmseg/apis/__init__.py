@@ -4,8 +4,8 @@ from .label_io import (check_writable_dir, encode_label_png, is_complete_npz,
 from .postprocessors import (ArgmaxLabeler, BaseLabelPostprocessor,
                              ConfidenceThresholdLabeler,
                              build_label_postprocessor)
-from .pseudo_label_generator import (SUMMARY_FILE, PseudoLabelGenerator,
-                                     build_dataset, unwrap_model)
+from .model_utils import build_dataset, unwrap_model
+from .pseudo_label_generator import SUMMARY_FILE, PseudoLabelGenerator
 from .split_utils import (check_checkpoint_classes, init_dist_for_launcher,
                           init_weak_model, split_dataset_cfg)
 from .visualization import (colorize_labels, draw_pseudo_label_grid,

@@ -21,8 +21,7 @@ import os
 import os.path as osp
 import time
 from collections import deque
-from contextlib import contextmanager
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import mmcv
 import numpy as np
@@ -31,8 +30,6 @@ from mmengine.dataset import pseudo_collate
 from mmengine.dist import (all_gather_object, all_reduce, barrier,
                            get_dist_info)
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
-from mmengine.registry import DefaultScope, init_default_scope
 from mmengine.utils import ProgressBar
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset
@@ -44,11 +41,12 @@ from wsss_mmseg.evaluation.label_eval import (evaluate_label_files,
                                               metrics_to_dict)
 from wsss_mmseg.models.ops.dense_crf import DEFAULT_CRF_PARAMS, dense_crf
 from wsss_mmseg.models.utils.img_labels import IMG_LABELS_FIELD
-from wsss_mmseg.registry import DATASETS
 from .label_io import (atomic_write_bytes, check_writable_dir,
                        is_complete_npz, is_complete_png,
                        remove_stale_temp_files, write_label_png,
                        write_scores_npz)
+from .model_utils import (_is_weak_segmentor, _test_cfg_overridden,
+                          build_dataset, model_num_classes, unwrap_model)
 from .postprocessors import build_label_postprocessor
 
 SUMMARY_FILE = 'pseudo_label_summary.json'
@@ -107,59 +105,6 @@ def _finish_image(job: Dict, state: Optional[Dict] = None) -> Dict:
             f"pseudo label of {info['img_path']} failed: "
             f'{type(e).__name__}: {e}') from e
     return dict(name=info['name'], seconds=time.perf_counter() - start)
-
-
-def unwrap_model(model: nn.Module) -> nn.Module:
-    """The bare model of a DDP/FSDP wrapper (or the model itself)."""
-    return model.module if is_model_wrapper(model) else model
-
-
-def model_num_classes(model: nn.Module) -> Optional[int]:
-    """Number of classes a segmentor predicts (None when unknown)."""
-    for owner in (model, getattr(model, 'decode_head', None)):
-        n = getattr(owner, 'num_classes', None)
-        if isinstance(n, int):
-            return n
-    return None
-
-
-def _is_weak_segmentor(model: nn.Module) -> bool:
-    from wsss_mmseg.models.segmentors.base_weak_segmentor import \
-        BaseWeakSegmentor
-    return isinstance(model, BaseWeakSegmentor)
-
-
-@contextmanager
-def _test_cfg_overridden(model: nn.Module, overrides: Dict) -> Iterator:
-    """Temporarily update ``model.test_cfg`` (restored on exit)."""
-    cfg = getattr(model, 'test_cfg', None)
-    if cfg is None:
-        model.test_cfg = cfg = dict()
-    old = dict(cfg)
-    cfg.update(overrides)
-    try:
-        yield
-    finally:
-        cfg.clear()
-        cfg.update(old)
-
-
-def build_dataset(dataset: Union[Dataset, Dict]) -> Dataset:
-    """Build a dataset config in the ``wsss_mmseg`` scope (or pass through).
-
-    Args:
-        dataset (Dataset | dict): A dataset or its config.
-
-    Returns:
-        Dataset: Fully initialised.
-    """
-    if isinstance(dataset, dict):
-        if DefaultScope.get_current_instance() is None:
-            init_default_scope('wsss_mmseg')
-        dataset = DATASETS.build(dataset)
-    if hasattr(dataset, 'full_init'):
-        dataset.full_init()
-    return dataset
 
 
 class PseudoLabelGenerator:

@@ -139,7 +139,7 @@ def check_checkpoint_classes(model: nn.Module, state: Dict, meta: Dict,
     Raises:
         ValueError: naming the checkpoint, the counts and the parameters.
     """
-    from .pseudo_label_generator import model_num_classes
+    from .model_utils import model_num_classes
     n_model = model_num_classes(model)
     classes = (meta.get('dataset_meta') or {}).get('classes')
     if classes is not None and n_model is not None and \
