@@ -1,7 +1,8 @@
 from .formatting import PackWeakSegInputs
 from .geometric import PadToSquare, RandomSquareResize, SquareResize
 from .loading import (CheckedLoadAnnotations, CheckedLoadImageFromFile,
-                      LoadImageLevelLabels, LoadSuperpixels)
+                      LoadImageLevelLabels)
+from .superpixel_loading import LoadSuperpixels
 
 __all__ = [
     'PackWeakSegInputs', 'CheckedLoadAnnotations', 'CheckedLoadImageFromFile',
