@@ -1,20 +1,24 @@
 #!/usr/bin/env python
 """Time and peak memory of PSA's random walk: sparse (ours) vs dense.
 
-Ours (:func:`wsss_mmseg.models.ops.random_walk.random_walk`) applies the
-row-normalised transition matrix as a sparse CSR operator (<= 69 non-zeros
-per row) ``2^logt`` times; the reference
-(:func:`~wsss_mmseg.models.ops.random_walk.random_walk_dense`) is the
-authors' procedure, squaring the dense N x N matrix ``logt`` times. Both run
-in this process on the same random affinities; the script prints the time,
-the peak memory allocated by torch during the call and the ratios, plus the
-max abs difference of the results. Targets (issue 5): at a 63x47 grid with
-21 channels ours >= 20x faster and >= 50x less memory; at 80x80 ours alone
-< 1 GB.
+Ours (:func:`wsss_mmseg.models.ops.random_walk.random_walk`) never forms the
+N x N matrix; its three methods are measured: ``chebyshev`` (the default:
+matrix-free stencil operator, T^t as a truncated Chebyshev expansion),
+``stencil`` (the same operator applied ``2^logt`` times) and ``csr`` (an
+explicit CSR matrix, <= 69 non-zeros per row, applied ``2^logt`` times).
+The reference (:func:`~wsss_mmseg.models.ops.random_walk.random_walk_dense`)
+is the authors' procedure, squaring the dense N x N matrix ``logt`` times.
+All run in this process on the same random affinities; the script prints
+the time, the peak memory allocated by torch during the call, the ratios
+to the dense reference and the max abs difference of the results. Targets
+(PSA issue, item 6): at a 63x47 grid with 21 channels the default >= 20x
+faster and >= 50x less memory than dense, max abs difference <= 1e-4; at
+80x80 the default alone < 1 GB.
 
 Peak memory on CPU is the running maximum of the bytes allocated minus
 freed by torch's allocator during the call (torch.profiler memory events);
-on CUDA, ``torch.cuda.max_memory_allocated`` above the starting level.
+on CUDA, ``torch.cuda.max_memory_allocated`` above the starting level. The
+same function measures every method and the reference.
 
 Example::
 
@@ -22,13 +26,16 @@ Example::
     python tools/analysis/benchmark_random_walk.py --device cuda --repeat 5
 """
 import argparse
+import os
 import time
 
 import torch
 from torch.profiler import ProfilerActivity, profile
 
 from wsss_mmseg.models.ops.affinity import pair_counts
-from wsss_mmseg.models.ops.random_walk import random_walk, random_walk_dense
+from wsss_mmseg.models.ops.random_walk import (RANDOM_WALK_METHODS,
+                                               random_walk,
+                                               random_walk_dense)
 
 
 def make_inputs(height, width, channels, device, seed=0):
@@ -89,36 +96,58 @@ def main():
     kw = dict(beta=args.beta, logt=args.logt)
     print(f'random walk: beta {args.beta}, t = 2^{args.logt} = '
           f'{2**args.logt} steps, radius 5, device {device}, '
-          f'{torch.get_num_threads()} threads')
+          f'{torch.get_num_threads()} threads, load average before '
+          f'{os.getloadavg()[0]:.2f}')
 
     scores, aff = make_inputs(63, 47, 21, device)
     n = 63 * 47
-    ours, t_ours = timed(lambda: random_walk(scores, aff, **kw), device,
-                         args.repeat)
     ref, t_ref = timed(lambda: random_walk_dense(scores, aff, **kw), device,
                        1)
-    _, m_ours = peak_memory(lambda: random_walk(scores, aff, **kw), device)
     _, m_ref = peak_memory(lambda: random_walk_dense(scores, aff, **kw),
                            device)
-    diff = (ours - ref).abs().max().item()
+    rows = []
+    for method in RANDOM_WALK_METHODS:
+        def run(method=method):
+            return random_walk(scores, aff, method=method, **kw)
+
+        out, t_ours = timed(run, device, args.repeat)
+        _, m_ours = peak_memory(run, device)
+        diff = (out - ref).abs().max().item()
+        rows.append((method, t_ours, m_ours, diff))
     print(f'\ngrid 63x47 (N = {n}), 21 channels')
-    print('| method | time (s) | peak memory (MB) |')
-    print('|---|---|---|')
-    print(f'| dense squaring (authors) | {t_ref:.3f} | {m_ref / 2**20:.2f} |')
-    print(f'| sparse CSR (ours) | {t_ours:.3f} | {m_ours / 2**20:.2f} |')
-    print(f'\nspeed-up {t_ref / t_ours:.1f}x (target >= 20x), memory ratio '
-          f'{m_ref / max(m_ours, 1):.1f}x (target >= 50x), max abs '
-          f'difference {diff:.2e} (target <= 1e-4)')
-    print(f'lower bounds: dense squaring holds two N x N float32 matrices '
-          f'({2 * n * n * 4 / 2**20:.1f} MB); the CSR operator alone is '
-          f'8 bytes per non-zero ({8 * 69 * n / 2**20:.2f} MB at most)')
+    print('| method | time (s) | peak memory (MB) | speed-up | memory ratio '
+          '| max abs diff |')
+    print('|---|---|---|---|---|---|')
+    print(f'| dense squaring (authors) | {t_ref:.3f} | {m_ref / 2**20:.2f} '
+          '| 1.0x | 1.0x | - |')
+    for method, t_ours, m_ours, diff in rows:
+        print(f'| {method} (ours) | {t_ours:.3f} | {m_ours / 2**20:.2f} | '
+              f'{t_ref / t_ours:.1f}x | {m_ref / max(m_ours, 1):.1f}x | '
+              f'{diff:.2e} |')
+    method, t_ours, m_ours, diff = rows[0]
+    speed, memory = t_ref / t_ours, m_ref / max(m_ours, 1)
+    print(f'\ndefault method {method!r}: speed-up {speed:.1f}x (target >= '
+          f'20x: {"met" if speed >= 20 else "NOT met"}), memory ratio '
+          f'{memory:.1f}x (target >= 50x: '
+          f'{"met" if memory >= 50 else "NOT met"}), max abs difference '
+          f'{diff:.2e} (target <= 1e-4: '
+          f'{"met" if diff <= 1e-4 else "NOT met"})')
+    k, n_src = pair_counts(63, 47)
+    print(f'floors: dense squaring holds two N x N float32 matrices '
+          f'({2 * n * n * 4 / 2**20:.1f} MB); the CSR matrix alone is 8 '
+          f'bytes per non-zero ({8 * (2 * k * n_src + n) / 2**20:.2f} MB); '
+          f'the stencil operator {4 * k * n_src / 2**20:.2f} MB of pair '
+          f'weights, plus two (C, N) maps ({2 * 21 * n * 4 / 2**20:.2f} MB)'
+          f' for every method')
 
     scores, aff = make_inputs(80, 80, 21, device)
     _, t_big = timed(lambda: random_walk(scores, aff, **kw), device, 1)
     _, m_big = peak_memory(lambda: random_walk(scores, aff, **kw), device)
-    print(f'\ngrid 80x80 (N = 6400), 21 channels, ours only: {t_big:.3f} s,'
-          f' peak {m_big / 2**20:.2f} MB (target < 1024 MB; dense would need '
+    print(f'\ngrid 80x80 (N = 6400), 21 channels, default method only: '
+          f'{t_big:.3f} s, peak {m_big / 2**20:.2f} MB (target < 1024 MB: '
+          f'{"met" if m_big < 2**30 else "NOT met"}; dense would need '
           f'>= {2 * 6400**2 * 4 / 2**20:.0f} MB)')
+    print(f'load average after {os.getloadavg()[0]:.2f}')
 
 
 if __name__ == '__main__':
