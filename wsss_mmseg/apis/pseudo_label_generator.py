@@ -39,7 +39,9 @@ from wsss_mmseg.evaluation.label_eval import (evaluate_label_files,
                                               label_file_name,
                                               metrics_from_confusion,
                                               metrics_to_dict)
-from wsss_mmseg.models.ops.dense_crf import DEFAULT_CRF_PARAMS, dense_crf
+from wsss_mmseg.models.ops.dense_crf import (DEFAULT_CRF_PARAMS,
+                                             compact_channels, dense_crf,
+                                             expand_channels)
 from wsss_mmseg.models.utils.img_labels import IMG_LABELS_FIELD
 from .label_io import (atomic_write_bytes, check_writable_dir,
                        is_complete_npz, is_complete_png,
@@ -66,7 +68,8 @@ def _finish_image(job: Dict, state: Optional[Dict] = None) -> Dict:
     """CRF, post-processing and atomic writes of one image.
 
     Args:
-        job (dict): ``scores`` (C, H, W) float32, ``info`` (see
+        job (dict): ``scores``: (C, H, W) float32 scores as
+            :func:`compact_channels` splits them plus C, ``info`` (see
             :class:`BaseLabelPostprocessor`), ``png`` and ``npz`` paths.
         state (dict, optional): Run settings; the worker's global state by
             default.
@@ -78,7 +81,7 @@ def _finish_image(job: Dict, state: Optional[Dict] = None) -> Dict:
     start = time.perf_counter()
     info = job['info']
     try:
-        scores = job['scores']
+        scores = expand_channels(*job['scores'])
         if job.get('npz'):
             labels = info.get('img_labels')
             classes = (np.flatnonzero(labels > 0)
@@ -491,7 +494,10 @@ class PseudoLabelGenerator:
         for path in paths.values():
             if path is not None:
                 os.makedirs(osp.dirname(path), exist_ok=True)
-        return dict(scores=scores, info=info, **paths)
+        # only the non-zero channels travel to the pool (absent classes are
+        # zero after restriction to the image labels)
+        return dict(scores=(*compact_channels(scores), len(scores)),
+                    info=info, **paths)
 
     # ------------------------------------------------------------ evaluation
     def _evaluate(self, dataset: Dataset, names: List[str],
