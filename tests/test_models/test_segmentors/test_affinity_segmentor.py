@@ -146,3 +146,20 @@ def test_missing_confident_regions():
     model = MODELS.build(aff_cfg())
     with pytest.raises(ValueError, match='img0.jpg'):
         model.loss(torch.rand(2, 3, 96, 96), samples((96, 96)))
+
+
+@pytest.mark.parametrize('method', ['stencil', 'csr'])
+def test_rw_method_key(cam_checkpoint, method):
+    path, _ = cam_checkpoint
+    default = MODELS.build(aff_cfg(cam_cfg(), path)).eval()
+    other = MODELS.build(aff_cfg(cam_cfg(), path, rw_method=method)).eval()
+    other.load_state_dict(default.state_dict())
+    inputs = torch.rand(2, 3, 64, 72)
+    with torch.no_grad():
+        a = default.predict_scores(inputs, samples((64, 72)))
+        b = other.predict_scores(inputs, samples((64, 72)))
+    assert torch.allclose(a, b, atol=1e-4)
+    bad = MODELS.build(aff_cfg(cam_cfg(), path, rw_method='nope')).eval()
+    with pytest.raises(ValueError, match='nope'):
+        with torch.no_grad():
+            bad.predict_scores(inputs, samples((64, 72)))

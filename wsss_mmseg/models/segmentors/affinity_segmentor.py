@@ -71,6 +71,9 @@ class AffinitySegmentor(BaseWeakSegmentor):
     - ``rw_logt`` (int): log2 of the number of walk steps. Default 8.
     - ``rw_bg_alpha`` (float): background exponent of the walk input.
       Default 16 [code].
+    - ``rw_method`` (str): how ``T^t`` is applied, see
+      :func:`~wsss_mmseg.models.ops.random_walk`: 'chebyshev' (default),
+      'stencil' (t products) or 'csr'.
 
     Args:
         backbone (dict): ResNet38d / VGG16LargeFOV with three outputs.
@@ -243,7 +246,8 @@ class AffinitySegmentor(BaseWeakSegmentor):
             aff,
             beta=self.test_cfg.get('rw_beta', 8.0),
             logt=self.test_cfg.get('rw_logt', 8),
-            radius=self.decode_head.radius)
+            radius=self.decode_head.radius,
+            method=self.test_cfg.get('rw_method', 'chebyshev'))
         walked = F.interpolate(
             walked,
             size=inputs.shape[-2:],
