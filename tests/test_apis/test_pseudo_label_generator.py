@@ -118,6 +118,30 @@ def test_scores_file_and_crf_pool(tmp_path, data_root):
     assert again['ranks'][0]['written_names'] == ['img_003.png']
 
 
+def test_parent_threads_capped_while_the_pool_runs(tmp_path, data_root,
+                                                   monkeypatch):
+    monkeypatch.setattr(os, 'cpu_count', lambda: 4)
+    model, seen = build_model(), []
+    predict = model.test_step
+
+    def recording_test_step(batch):
+        seen.append(torch.get_num_threads())
+        return predict(batch)
+
+    model.test_step = recording_test_step
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        run(tmp_path, data_root, model, crf_workers=2)
+        assert set(seen) == {2}  # 4 cores - 2 pool processes
+        seen.clear()
+        run(tmp_path / 'b', data_root, model, crf_workers=0)
+        assert set(seen) == {3}  # no pool: untouched
+        assert torch.get_num_threads() == 3  # restored
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_model_crf_setting_used_once(tmp_path, data_root):
     model = build_model(crf=dict(n_iter=2))
     summary = run(tmp_path, data_root, model)

@@ -132,10 +132,12 @@ def time_engine(images, scores, pool_sizes, params: dict, repeats: int):
     import tempfile
 
     import mmcv
+    from mmengine.logging import MMLogger
     from mmseg.utils import register_all_modules
 
     from wsss_mmseg.apis import PseudoLabelGenerator
     register_all_modules(init_default_scope=False)
+    MMLogger.get_instance('benchmark_crf', log_level='WARNING')
     root = tempfile.mkdtemp(prefix='benchmark_crf_')
     os.makedirs(osp.join(root, 'img'))
     for i, img in enumerate(images):
@@ -155,7 +157,8 @@ def time_engine(images, scores, pool_sizes, params: dict, repeats: int):
             out_dir = osp.join(root, f'out_{n}_{r}')
             gen = PseudoLabelGenerator(
                 out_dir, crf=params, crf_workers=0 if n == 1 else n,
-                score_activation='none', evaluate=False, progress=False)
+                score_activation='none', use_img_labels=False,
+                evaluate=False, progress=False)
             start, cpu0 = time.perf_counter(), _cpu_seconds()
             gen.run(model, dataset)
             wall = time.perf_counter() - start
