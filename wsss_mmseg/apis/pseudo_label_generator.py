@@ -16,14 +16,11 @@
 """
 import json
 import logging
-import multiprocessing as mp
 import os
 import os.path as osp
 import time
-from collections import deque
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
-import mmcv
 import numpy as np
 import torch
 from mmengine.dataset import pseudo_collate
@@ -40,75 +37,17 @@ from wsss_mmseg.evaluation.label_eval import (evaluate_label_files,
                                               metrics_from_confusion,
                                               metrics_to_dict)
 from wsss_mmseg.models.ops.dense_crf import (DEFAULT_CRF_PARAMS,
-                                             compact_channels, dense_crf,
-                                             expand_channels)
+                                             compact_channels)
 from wsss_mmseg.models.utils.img_labels import IMG_LABELS_FIELD
 from .label_io import (atomic_write_bytes, check_writable_dir,
                        is_complete_npz, is_complete_png,
-                       remove_stale_temp_files, write_label_png,
-                       write_scores_npz)
+                       remove_stale_temp_files)
+from .label_writer import LabelWriter
 from .model_utils import (_is_weak_segmentor, _test_cfg_overridden,
                           build_dataset, model_num_classes, unwrap_model)
 from .postprocessors import build_label_postprocessor
 
 SUMMARY_FILE = 'pseudo_label_summary.json'
-
-# State of a post-processing worker, set once per pool (fork) or run.
-_WORKER_STATE: Dict = {}
-
-
-def _init_worker(state: Dict) -> None:
-    """Pool initializer: keep the run's settings in the worker process."""
-    torch.set_num_threads(1)
-    _WORKER_STATE.clear()
-    _WORKER_STATE.update(state)
-
-
-def _finish_image(job: Dict, state: Optional[Dict] = None) -> Dict:
-    """CRF, post-processing and atomic writes of one image.
-
-    Args:
-        job (dict): ``scores``: (C, H, W) float32 scores as
-            :func:`compact_channels` splits them plus C, ``info`` (see
-            :class:`BaseLabelPostprocessor`), ``png`` and ``npz`` paths.
-        state (dict, optional): Run settings; the worker's global state by
-            default.
-
-    Returns:
-        dict: ``name`` and ``seconds`` spent.
-    """
-    state = _WORKER_STATE if state is None else state
-    start = time.perf_counter()
-    info = job['info']
-    try:
-        scores = expand_channels(*job['scores'])
-        if job.get('npz'):
-            labels = info.get('img_labels')
-            classes = (np.flatnonzero(labels > 0)
-                       if labels is not None else np.arange(len(scores)))
-            write_scores_npz(job['npz'], scores, classes,
-                             state['score_dtype'])
-        if state['crf']:
-            image = mmcv.imread(info['img_path'], channel_order='rgb')
-            if image is None:
-                raise FileNotFoundError('can not read the image for the CRF')
-            if image.shape[:2] != scores.shape[1:]:
-                image = mmcv.imresize(image,
-                                      (scores.shape[2], scores.shape[1]))
-            scores = dense_crf(
-                np.ascontiguousarray(image), scores, **state['crf'])
-        label = np.asarray(state['postprocess'](scores, info))
-        if label.shape != scores.shape[1:]:
-            raise ValueError(f'the post-processor returned a label map of '
-                             f'shape {label.shape}, expected '
-                             f'{scores.shape[1:]}')
-        write_label_png(job['png'], label)
-    except Exception as e:
-        raise RuntimeError(
-            f"pseudo label of {info['img_path']} failed: "
-            f'{type(e).__name__}: {e}') from e
-    return dict(name=info['name'], seconds=time.perf_counter() - start)
-
 
 class PseudoLabelGenerator:
     """Write the pseudo labels of a dataset split with a segmentor.
@@ -402,34 +341,22 @@ class PseudoLabelGenerator:
             collate_fn=pseudo_collate)
         bar = ProgressBar(len(todo)) if (self.progress
                                          and rank == 0) else None
-        pool = None
-        threads = torch.get_num_threads()
-        if pool_size > 0:
-            methods = mp.get_all_start_methods()
-            ctx = mp.get_context('fork' if 'fork' in methods else None)
-            pool = ctx.Pool(
-                pool_size, initializer=_init_worker, initargs=(state, ))
-            # the pool's processes take pool_size cores of this rank's
-            # share: torch threads of this process beyond the rest would
-            # wait on descheduled threads (measured: a 10 ms copy per image)
-            share = max(1, (os.cpu_count() or 1) // max(world_size, 1))
-            torch.set_num_threads(max(1, min(threads, share - pool_size)))
-        max_pending = self.max_pending or 4 * max(pool_size, 1)
-        pending = deque()
 
-        def collect(result) -> None:
-            out = result.get() if pool is not None else result
+        def collect(out: Dict) -> None:
             written.append(out['name'])
             seconds['postprocess'] += out['seconds']
             if bar is not None:
                 bar.update()
 
+        writer = LabelWriter(state, pool_size, collect, self.max_pending,
+                             world_size)
         was_training = model.training
         model.eval()
         position = 0
         warned = False
         try:
-            with _test_cfg_overridden(model, self._test_cfg_overrides(model)):
+            with writer, _test_cfg_overridden(
+                    model, self._test_cfg_overrides(model)):
                 for batch in loader:
                     samples = batch['data_samples']
                     batch_indices = todo[position:position + len(samples)]
@@ -450,21 +377,8 @@ class PseudoLabelGenerator:
                         outputs = model.test_step(batch)
                     seconds['model'] += time.perf_counter() - tic
                     for idx, out in zip(batch_indices, outputs):
-                        job = self._job(out, names[idx], softmax)
-                        if pool is None:
-                            collect(_finish_image(job, state))
-                            continue
-                        pending.append(pool.apply_async(_finish_image,
-                                                        (job, )))
-                        while len(pending) >= max_pending:
-                            collect(pending.popleft())
-                while pending:
-                    collect(pending.popleft())
+                        writer.submit(self._job(out, names[idx], softmax))
         finally:
-            if pool is not None:
-                pool.terminate() if pending else pool.close()
-                pool.join()
-                torch.set_num_threads(threads)
             model.train(was_training)
         if bar is not None:
             print()
