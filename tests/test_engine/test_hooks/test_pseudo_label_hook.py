@@ -211,3 +211,18 @@ def test_hook_under_two_process_gloo_ddp(tmp_path):
     names = [n for r in summary['ranks'] for n in r['written_names']]
     assert sorted(names) == sorted(set(names)) and len(names) == 8
     assert histories[0][-1]['mIoU'] > 0
+
+
+def test_final_round_is_in_the_last_checkpoint(tmp_path):
+    import torch
+    from mmengine.runner import Runner
+    root = kit.make_tiny_voc(str(tmp_path / 'data'))
+    cfg = Config(train_config(root, str(tmp_path / 'work'), max_iters=3))
+    runner = Runner.from_cfg(cfg)
+    hook = next(h for h in runner.hooks if isinstance(h, PseudoLabelHook))
+    runner.train()
+    # every 2 iterations + the end of training, once
+    assert [h['iter'] for h in hook.history] == [2, 3]
+    ckpt = torch.load(
+        osp.join(runner.work_dir, 'iter_3.pth'), weights_only=False)
+    assert ckpt['meta']['pseudo_label_dir'] == hook.history[-1]['out_dir']

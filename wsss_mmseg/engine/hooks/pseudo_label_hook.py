@@ -76,7 +76,8 @@ class PseudoLabelHook(Hook):
         every_n_train_epochs (int, optional): Round interval in epochs
             (epoch-based loops only).
         at_train_end (bool): Also run a round after the last iteration
-            (unless one just ran). Default True.
+            (unless one just ran), before the last checkpoint is saved.
+            Default True.
         update_train_dataset (bool): Point the training datasets at the new
             labels. Default True.
         generator_cfg (dict, optional): Keyword arguments of
@@ -134,20 +135,27 @@ class PseudoLabelHook(Hook):
                          batch_idx: int,
                          data_batch: DATA_BATCH = None,
                          outputs: Optional[dict] = None) -> None:
-        """Run a round every ``every_n_train_iters`` iterations."""
-        if self.iter_interval and self.every_n_train_iters(
-                runner, self.iter_interval):
+        """Run a round every ``every_n_train_iters`` iterations, and the
+        final round after the last iteration: before the CheckpointHook
+        (lower priority) saves the last checkpoint, which then names the
+        final label directory."""
+        due = self.iter_interval and self.every_n_train_iters(
+            runner, self.iter_interval)
+        if due or (self.at_train_end and self.is_last_train_iter(runner)):
             # runner.iter advances after the after_train_iter hooks
             self.run_round(runner, step=runner.iter + 1)
 
     def after_train_epoch(self, runner) -> None:
-        """Run a round every ``every_n_train_epochs`` epochs."""
-        if self.epoch_interval and self.every_n_epochs(
-                runner, self.epoch_interval):
+        """Run a round every ``every_n_train_epochs`` epochs (unless the
+        last iteration just ran one)."""
+        if (self.epoch_interval
+                and self.every_n_epochs(runner, self.epoch_interval)
+                and self._last_round_iter != runner.iter):
             self.run_round(runner, step=runner.iter)
 
     def after_train(self, runner) -> None:
-        """Final round, unless the last iteration already ran one."""
+        """Final round if the loop ended without one (e.g. a resumed run
+        already at ``max_iters``)."""
         if self.at_train_end and self._last_round_iter != runner.iter:
             self.run_round(runner, step=runner.iter)
 
