@@ -167,3 +167,29 @@ def test_data_samples_with_gt_sem_seg_are_untouched(model):
     before = copy.deepcopy(ds[0].gt_sem_seg.data)
     model.loss(torch.randn(1, 3, 64, 64), ds)
     assert torch.equal(ds[0].gt_sem_seg.data, before)
+
+
+@pytest.mark.parametrize('mosaic', [True, False])
+def test_equivariance_loss_option(mosaic):
+    torch.manual_seed(0)
+    cfg = tiny_cfg(loss_equivariance=dict(
+        type='PatchEquivarianceLoss', mosaic=mosaic, loss_weight=0.5))
+    model = MODELS.build(cfg).train()
+    labels = [[1, 1, 0, 0], [1, 0, 1, 1], [1, 0, 0, 1], [1, 1, 1, 0]]
+    x = torch.randn(4, 3, 128, 128)
+    calls = []
+    model.backbone.register_forward_hook(
+        lambda m, i, o: calls.append(tuple(i[0].shape[-2:])))
+    losses = model.loss(x, samples(labels, 128))
+    # first view, then the second views (one 256 x 256 mosaic of four)
+    assert calls == [(128, 128), (256, 256) if mosaic else (128, 128)]
+    loss = losses['loss_eq']
+    assert torch.isfinite(loss) and loss > 0
+    loss.backward()
+    assert model.patch_head.classifier.weight.grad.abs().sum() > 0
+    # off by default
+    assert 'loss_eq' not in MODELS.build(tiny_cfg()).train().loss(
+        x, samples(labels, 128))
+    if mosaic:
+        with pytest.raises(ValueError, match='multiple of 4'):
+            model.loss(x[:2], samples(labels[:2], 128))

@@ -11,6 +11,7 @@ from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
 from torch import Tensor
 
 from wsss_mmseg.registry import MODELS
+from ..ops.equivariance import make_mosaic, split_mosaic, warp
 from ..ops.label_merging import merge_patch_labels, patch_to_pixel_labels
 from ..utils import get_img_labels
 from .base_weak_segmentor import BaseWeakSegmentor
@@ -31,6 +32,8 @@ class APCSegmentor(BaseWeakSegmentor):
          ├─ patch_head(z)   -> P (B, C+1, G, G) softmax
          │   └─ loss_mce = BCE(AKP(P), labels)      (+ loss_l2)
          ├─ loss_pcl(z, P.detach(), labels)          (lambda_1 = 0.02)
+         ├─ optional loss_eq: P of a warped (mosaic) second view vs
+         │   warp(merge(P.detach(), labels))   (ViT-PCM; off by default)
          └─ decode_head(feats) -> S (B, C+1, h, w)
              └─ loss_seg = CE(S, patch_to_pixel(merge(P.detach(), labels)))
                 (lambda_2 = 0.01, zero weight before seg_loss_warmup_iters)
@@ -68,6 +71,9 @@ class APCSegmentor(BaseWeakSegmentor):
             ``SegformerHead``); None = patch branch only.
         loss_pcl (dict, optional): :class:`PatchContrastLoss` config; None
             disables PCL.
+        loss_equivariance (dict, optional): :class:`PatchEquivarianceLoss`
+            config (ViT-PCM's equivariance regulariser, not part of APC);
+            None (default) disables it.
         train_cfg, test_cfg, data_preprocessor, init_cfg: As in mmseg.
     """
 
@@ -78,6 +84,7 @@ class APCSegmentor(BaseWeakSegmentor):
                  num_classes: int,
                  decode_head: OptConfigType = None,
                  loss_pcl: OptConfigType = None,
+                 loss_equivariance: OptConfigType = None,
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
@@ -105,6 +112,8 @@ class APCSegmentor(BaseWeakSegmentor):
                     f'{num_classes}')
             self.align_corners = self.decode_head.align_corners
         self.loss_pcl = MODELS.build(loss_pcl) if loss_pcl else None
+        self.loss_equivariance = (MODELS.build(loss_equivariance)
+                                  if loss_equivariance else None)
         output = self.test_cfg.get('output', 'decoder')
         if output not in OUTPUTS:
             raise ValueError(f'APCSegmentor: test_cfg.output must be one of '
@@ -191,12 +200,31 @@ class APCSegmentor(BaseWeakSegmentor):
         if self.loss_pcl is not None:
             losses[self.loss_pcl.loss_name] = self.loss_pcl(
                 embeddings, probs, labels)
+        if self.loss_equivariance is not None:
+            losses[self.loss_equivariance.loss_name] = \
+                self._equivariance_loss(inputs, probs, labels)
         if self.decode_head is not None:
             losses.update(
                 self._seg_loss(feats, probs.detach(), labels, inputs))
         if self.training:
             self.train_iter += 1
         return losses
+
+    def _equivariance_loss(self, inputs: Tensor, probs: Tensor,
+                           labels: Tensor) -> Tensor:
+        """Patch predictions of a warped second view against the first
+        view's label-merged predictions moved by the same transform."""
+        loss = self.loss_equivariance
+        theta = loss.sample_transforms(inputs)
+        view = warp(inputs, theta)
+        if loss.mosaic:
+            view = make_mosaic(view)
+        _, probs_t = self._patch_branch(self.extract_feat(view))
+        if loss.mosaic:
+            probs_t = split_mosaic(probs_t)
+        with torch.no_grad():
+            merged = merge_patch_labels(probs.detach(), labels)
+        return loss(probs_t, merged, theta)
 
     def pseudo_labels(self, probs: Tensor, labels: Tensor,
                       size: Tuple[int, int]) -> Tensor:
