@@ -1,7 +1,8 @@
 # 80k-iteration SGD schedule with poly learning-rate decay (as mmseg's
 # schedule_80k.py); validation and checkpoints every 8k iterations.
-optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0005)
-optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
+# Everything else (SGD, hooks, loops) is schedule_20k.py's.
+_base_ = './schedule_20k.py'
+# a list is replaced, not merged: the whole scheduler is restated
 param_scheduler = [
     dict(
         type='PolyLR',
@@ -11,16 +12,5 @@ param_scheduler = [
         end=80000,
         by_epoch=False)
 ]
-train_cfg = dict(
-    type='IterBasedTrainLoop', max_iters=80000, val_interval=8000)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    # interval: iterations between two log lines.
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=8000),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    # draw=False by default; tools/test.py --show-dir turns drawing on.
-    visualization=dict(type='SegVisualizationHook'))
+train_cfg = dict(max_iters=80000, val_interval=8000)
+default_hooks = dict(checkpoint=dict(interval=8000))
