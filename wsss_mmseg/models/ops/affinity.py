@@ -195,3 +195,16 @@ def affinity_cross_entropy(affinity: Tensor,
         return (0.0 - total) / (mask.sum() + eps)  # +0.0, not -0.0, if empty
 
     return term(bg_pos, pos_log), term(fg_pos, pos_log), term(neg, neg_log)
+
+
+def check_affinity_shape(affinity: Tensor, height: int, width: int,
+                         radius: int) -> None:
+    """Raise if (..., K, Hs, Ws) affinities do not fit the grid and radius
+    (K offsets, sources inside :func:`source_window`)."""
+    row0, row1, col0, col1 = source_window(height, width, radius)
+    expected = (len(affinity_offsets(radius)), row1 - row0, col1 - col0)
+    if tuple(affinity.shape[-3:]) != expected:
+        raise ValueError(
+            f'affinities of shape {tuple(affinity.shape)} do not fit a '
+            f'{height}x{width} grid with radius {radius}: expected '
+            f'(..., {expected[0]}, {expected[1]}, {expected[2]})')
