@@ -69,3 +69,52 @@ def test_bad_arch():
         ResNet38d(arch=dict(stem_channels=8))
     with pytest.raises(ValueError, match='frozen_stages'):
         ResNet38d(arch=TINY, frozen_stages=3)
+
+
+def test_stem_stride4_keeps_output_stride_and_keys():
+    default = ResNet38d(arch=TINY)
+    model = ResNet38d(arch=TINY, stem_stride=4)
+    outs = model(torch.rand(2, 3, 64, 56))
+    assert [tuple(o.shape) for o in outs] == [(2, 16, 8, 7)] * 3
+    assert model.conv1a.stride == (2, 2)
+    assert isinstance(model.stem_pool, nn.MaxPool2d)
+    assert default.stem_pool is None
+    # the pool takes over the strides of layer2 and layer3
+    assert model.layer2[0].conv1.stride == (1, 1)
+    assert model.layer3[0].conv1.stride == (1, 1)
+    assert model.layer4[0].conv1.stride == (2, 2)
+    assert default.layer2[0].conv1.stride == (2, 2)
+    # no new parameters; layer2's first block keeps its shape now, so its
+    # 1x1 shortcut becomes the identity
+    assert set(model.state_dict()) == set(default.state_dict()) - {
+        'layer2.0.shortcut.weight'
+    }
+    with pytest.raises(ValueError, match='stem_stride'):
+        ResNet38d(arch=TINY, stem_stride=2)
+
+
+def test_residual_scale_starts_as_shortcut():
+    torch.manual_seed(0)
+    model = ResNet38d(
+        arch=TINY, residual_scale=True, frozen_stages=-1,
+        norm_eval=False).train()
+    x = torch.randn(2, 8, 16, 16)
+    block = model.layer2[0]  # 8 -> 8 channels, stride 2: 1x1 shortcut
+    out, act = block(x)
+    assert torch.equal(out, block.shortcut(act))
+    same = model.layer5[1]  # identity shortcut
+    x = torch.randn(2, 16, 8, 8)
+    assert torch.equal(same(x)[0], x)
+    bottleneck = model.layer7
+    x = torch.randn(2, 16, 8, 8)
+    out, act = bottleneck(x)
+    assert torch.equal(out, bottleneck.shortcut(act))
+    # the scales learn from the first step; the branch's convs start once a
+    # scale is non-zero (unlike a zero-initialised last conv)
+    model(torch.rand(2, 3, 64, 64))[2].mean().backward()
+    assert block.scale.grad.abs().sum() > 0
+    assert bottleneck.scale.grad.abs().sum() > 0
+    assert block.conv2.weight.grad.abs().sum() == 0
+    # off by default: the authors' checkpoints have no scale entries
+    assert not any('scale' in k for k in ResNet38d(arch=TINY).state_dict())
+    assert sum('scale' in k for k in model.state_dict()) == 8

@@ -17,6 +17,11 @@ from torch import Tensor
 from wsss_mmseg.registry import MODELS
 
 
+def _zero_scale(channels: int) -> nn.Parameter:
+    """A learnable per-channel scale (1, C, 1, 1), initialised to 0."""
+    return nn.Parameter(torch.zeros(1, channels, 1, 1))
+
+
 class PreActBlock(nn.Module):
     """Pre-activation basic block: two 3x3 convs (wider ResNet "B2" unit).
 
@@ -31,6 +36,8 @@ class PreActBlock(nn.Module):
         stride (int): Stride of the first conv and the shortcut.
         first_dilation (int): Dilation (= padding) of the first conv.
         dilation (int): Dilation (= padding) of the second conv.
+        residual_scale (bool): Multiply the branch by a learnable
+            per-channel scale initialised to 0 (see :class:`ResNet38d`).
     """
 
     def __init__(self,
@@ -39,7 +46,8 @@ class PreActBlock(nn.Module):
                  out_channels: int,
                  stride: int = 1,
                  first_dilation: int = 1,
-                 dilation: int = 1) -> None:
+                 dilation: int = 1,
+                 residual_scale: bool = False) -> None:
         super().__init__()
         self.bn1 = nn.BatchNorm2d(in_channels)
         self.conv1 = nn.Conv2d(
@@ -62,6 +70,7 @@ class PreActBlock(nn.Module):
         if in_channels != out_channels or stride != 1:
             self.shortcut = nn.Conv2d(
                 in_channels, out_channels, 1, stride, bias=False)
+        self.scale = _zero_scale(out_channels) if residual_scale else None
 
     def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
         """Forward.
@@ -76,6 +85,8 @@ class PreActBlock(nn.Module):
         act = F.relu(self.bn1(x))
         shortcut = x if self.shortcut is None else self.shortcut(act)
         out = self.conv2(F.relu(self.bn2(self.conv1(act))))
+        if self.scale is not None:
+            out = out * self.scale
         return shortcut + out, act
 
 
@@ -91,6 +102,8 @@ class PreActBottleneck(nn.Module):
         stride (int): Stride of the first conv and the shortcut.
         dilation (int): Dilation of the 3x3 conv.
         dropout (float): Dropout2d probability.
+        residual_scale (bool): Multiply the branch by a learnable
+            per-channel scale initialised to 0 (see :class:`ResNet38d`).
     """
 
     def __init__(self,
@@ -98,7 +111,8 @@ class PreActBottleneck(nn.Module):
                  out_channels: int,
                  stride: int = 1,
                  dilation: int = 1,
-                 dropout: float = 0.0) -> None:
+                 dropout: float = 0.0,
+                 residual_scale: bool = False) -> None:
         super().__init__()
         quarter, half = out_channels // 4, out_channels // 2
         self.bn1 = nn.BatchNorm2d(in_channels)
@@ -112,6 +126,7 @@ class PreActBottleneck(nn.Module):
         self.conv3 = nn.Conv2d(half, out_channels, 1, bias=False)
         self.shortcut = nn.Conv2d(
             in_channels, out_channels, 1, stride, bias=False)
+        self.scale = _zero_scale(out_channels) if residual_scale else None
 
     def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
         """Forward.
@@ -127,6 +142,8 @@ class PreActBottleneck(nn.Module):
         out = self.conv1(act)
         out = self.conv2(self.dropout2(F.relu(self.bn2(out))))
         out = self.conv3(self.dropout3(F.relu(self.bn3(out))))
+        if self.scale is not None:
+            out = out * self.scale
         return self.shortcut(act) + out, act
 
 
@@ -162,6 +179,25 @@ class ResNet38d(BaseModule):
             training scripts freeze [code]. Default 0.
         norm_eval (bool): Keep every BN in eval mode with frozen affine
             parameters (the authors' setting). Default True.
+        stem_stride (int): Downsampling of the stem: 1 (conv1a at full
+            resolution, the authors') or 4: conv1a with stride 2 followed
+            by a 3x3 / 2 max pool, the downsampling of the usual ResNet stem
+            (He et al., CVPR 2016); layer2 and layer3 then keep stride 1,
+            so the output stride stays 8. No new parameters (a first block
+            that no longer changes shape gets an identity shortcut). Our
+            option for the from-scratch toy configs, not the authors'.
+            Default 1.
+        residual_scale (bool): End every residual branch in a learnable
+            per-channel scale ``scale`` (1, C, 1, 1) initialised to 0, so
+            each block starts as its shortcut and the branch grows from
+            there. This is the pre-activation counterpart of the
+            zero-initialised last BN gamma of post-activation ResNets
+            (Goyal et al., 2017; mmseg's ``zero_init_residual``), and
+            SkipInit (De & Smith, NeurIPS 2020) with one scale per channel.
+            Zeroing the last conv's weight instead is not equivalent: that
+            conv then takes a full-size first step. Adds parameters, so the
+            authors' checkpoints load only without it. Our option for
+            from-scratch training, not the authors'. Default False.
         init_cfg (dict, optional): E.g. ``dict(type='Pretrained',
             checkpoint=...)`` with converted ImageNet weights.
     """
@@ -182,6 +218,8 @@ class ResNet38d(BaseModule):
                  dropouts: Tuple[float, float] = (0.3, 0.5),
                  frozen_stages: int = 0,
                  norm_eval: bool = True,
+                 stem_stride: int = 1,
+                 residual_scale: bool = False,
                  init_cfg: Optional[Dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if isinstance(arch, str):
@@ -201,15 +239,25 @@ class ResNet38d(BaseModule):
         if frozen_stages not in (-1, 0, 1):
             raise ValueError('ResNet38d: frozen_stages must be -1, 0 or 1, '
                              f'got {frozen_stages}')
+        if stem_stride not in (1, 4):
+            raise ValueError('ResNet38d: stem_stride must be 1 or 4, got '
+                             f'{stem_stride}')
         self.out_indices = tuple(i % 3 for i in out_indices)
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
+        self.stem_stride = stem_stride
 
         stem = arch['stem_channels']
-        self.conv1a = nn.Conv2d(3, stem, 3, padding=1, bias=False)
+        self.conv1a = nn.Conv2d(
+            3, stem, 3, stride=min(stem_stride, 2), padding=1, bias=False)
+        self.stem_pool = nn.MaxPool2d(
+            3, 2, padding=1) if stem_stride == 4 else None
         in_ch = stem
-        # (stride, first dilation, dilation) of layers 2..5 [code]
+        # (stride, first dilation, dilation) of layers 2..5 [code]; a
+        # downsampling stem takes over the strides of layer2 and layer3
         placements = [(2, 1, 1), (2, 1, 1), (2, 1, 1), (1, 1, 2)]
+        if stem_stride == 4:
+            placements[:2] = [(1, 1, 1), (1, 1, 1)]
         for idx, ((mid, out), blocks, (stride, first_dil, dil)) in enumerate(
                 zip(arch['stage_channels'], arch['stage_blocks'],
                     placements)):
@@ -222,14 +270,23 @@ class ResNet38d(BaseModule):
                         out,
                         stride=stride if b == 0 else 1,
                         first_dilation=first_dil if b == 0 else dil,
-                        dilation=dil))
+                        dilation=dil,
+                        residual_scale=residual_scale))
                 in_ch = out
             self.add_module(f'layer{idx + 2}', nn.ModuleList(layer))
         ch6, ch7 = arch['bottleneck_channels']
         self.layer6 = PreActBottleneck(
-            in_ch, ch6, dilation=4, dropout=dropouts[0])
+            in_ch,
+            ch6,
+            dilation=4,
+            dropout=dropouts[0],
+            residual_scale=residual_scale)
         self.layer7 = PreActBottleneck(
-            ch6, ch7, dilation=4, dropout=dropouts[1])
+            ch6,
+            ch7,
+            dilation=4,
+            dropout=dropouts[1],
+            residual_scale=residual_scale)
         self.bn7 = nn.BatchNorm2d(ch7)
         # pre-activation of layer5 = output of layer4
         self.out_channels = (arch['stage_channels'][2][1], in_ch, ch7)
@@ -272,6 +329,8 @@ class ResNet38d(BaseModule):
             (B, C_i, ceil(H / 8), ceil(W / 8)).
         """
         x = self.conv1a(x)
+        if self.stem_pool is not None:
+            x = self.stem_pool(x)
         for name in ('layer2', 'layer3', 'layer4'):
             for block in getattr(self, name):
                 x, _ = block(x)
