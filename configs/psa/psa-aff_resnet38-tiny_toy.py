@@ -10,7 +10,7 @@ _base_ = [
 ]
 num_classes = 6
 crop_size = (128, 128)
-max_iters = 200
+max_iters = 2000
 confident_region_dir = 'work_dirs/psa_toy/confident_regions'
 tiny_arch = dict(
     _delete_=True,  # replaces the base's arch='a1'
@@ -22,6 +22,9 @@ model = dict(
     data_preprocessor=dict(size=crop_size),
     backbone=dict(
         arch=tiny_arch,
+        # the from-scratch options of the toy CAM network (see there)
+        stem_stride=4,
+        residual_scale=True,
         dropouts=(0.0, 0.0),
         frozen_stages=-1,
         norm_eval=False,
@@ -31,7 +34,13 @@ model = dict(
         num_classes=num_classes,
         proj_channels=(8, 16, 32)),
     cam_model='configs/psa/psa-cam_resnet38-tiny_toy.py',
-    cam_checkpoint=None)
+    cam_checkpoint=None,
+    # 16 walk steps instead of 256: the toy's stride-8 grid is 16 x 16
+    # cells, the authors' 448 crops give 56 x 56, and the spread of a walk
+    # grows with sqrt(steps), so 256 * (16 / 56)^2 ~ 21 steps cover the same
+    # fraction of the image; 256 steps on 16 x 16 blur the classes over
+    # object boundaries (configs/psa/README.md, "Toy pipeline")
+    test_cfg=dict(rw_logt=4))
 aff_train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),

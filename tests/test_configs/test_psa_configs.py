@@ -5,7 +5,6 @@ import os.path as osp
 import subprocess
 
 import pytest
-import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
@@ -73,11 +72,12 @@ def test_authors_momentum_variant():
     assert cfg.optim_wrapper.paramwise_cfg.bias_lr_mult == 2.0
 
 
-@pytest.mark.parametrize('aff,cam', [
-    ('psa-aff_resnet38_voc.py', 'psa-cam_resnet38_voc.py'),
-    ('psa-aff_resnet38-tiny_toy.py', 'psa-cam_resnet38-tiny_toy.py'),
+@pytest.mark.parametrize('aff,cam,logt', [
+    ('psa-aff_resnet38_voc.py', 'psa-cam_resnet38_voc.py', 8),
+    # toy: 16 x 16 grid instead of 56 x 56 -> 16 steps instead of 256
+    ('psa-aff_resnet38-tiny_toy.py', 'psa-cam_resnet38-tiny_toy.py', 4),
 ])
-def test_stage_wiring(aff, cam):
+def test_stage_wiring(aff, cam, logt):
     aff_cfg, cam_cfg = _cfg(aff), _cfg(cam)
     assert aff_cfg.model.cam_model == f'configs/psa/{cam}'
     assert (aff_cfg.model.decode_head.num_classes ==
@@ -87,7 +87,11 @@ def test_stage_wiring(aff, cam):
         assert (aff_cfg.model.data_preprocessor[key] ==
                 cam_cfg.model.data_preprocessor[key])
     assert aff_cfg.model.test_cfg.rw_beta == 8.0
-    assert aff_cfg.model.test_cfg.rw_logt == 8
+    assert aff_cfg.model.test_cfg.rw_logt == logt
+    # both stages build the same backbone layout
+    for key in ('arch', 'stem_stride', 'residual_scale'):
+        assert (aff_cfg.model.backbone.get(key) ==
+                cam_cfg.model.backbone.get(key))
     assert aff_cfg.model.test_cfg.rw_bg_alpha == 16.0
     labeler = build_label_postprocessor(cam_cfg.pseudo_label_cfg.postprocess)
     assert (labeler.low_alpha, labeler.high_alpha) == (4.0, 32.0)
